@@ -1,0 +1,1 @@
+"""llmfleet component library: Pulumi components for large-model serving fleets."""

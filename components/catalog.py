@@ -1,0 +1,193 @@
+"""Accelerator catalog: the one source of truth for accelerator facts and prices.
+
+Users name accelerators (``nvidia-h100-80gb``), not SKUs. The catalog maps each accelerator to
+the instance types (AWS) and machine types (GCP) that carry it, with their shape, the regions
+that offer them and on-demand / spot prices, each price with its public source and date. It
+also lists the cloud regions (and their zones) llmfleet knows about.
+
+The data lives in ``data/catalog.yaml`` beside this module and is loaded once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+Cloud = Literal["aws", "gcp"]
+CLOUDS: tuple[Cloud, ...] = ("aws", "gcp")
+
+_DATA = Path(__file__).parent / "data" / "catalog.yaml"
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A cloud-neutral accelerator model."""
+
+    name: str
+    """Catalog name, e.g. ``nvidia-h100-80gb`` or ``tpu-v5e``."""
+    kind: Literal["gpu", "tpu"]
+    memory_gib: int
+    """Memory of one accelerator (HBM / GDDR), GiB."""
+    description: str
+
+
+@dataclass(frozen=True)
+class Region:
+    """A cloud region and the zones llmfleet may spread a cluster over (in preference order)."""
+
+    cloud: Cloud
+    name: str
+    zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    """One AWS instance type or GCP machine type carrying an accelerator."""
+
+    cloud: Cloud
+    name: str
+    """``p5.48xlarge``, ``a3-highgpu-8g``, ``ct5lp-hightpu-4t``."""
+    accelerator: str
+    accelerator_count: int
+    """Accelerators (GPUs, TPU chips) on one node."""
+    vcpu: int
+    memory_gib: float
+    local_nvme_gib: int
+    """Instance-store NVMe usable for a model cache (0 when the type has none)."""
+    regions: tuple[str, ...]
+    on_demand_usd_hour: float
+    spot_usd_hour: float | None
+    """None where the cloud offers no spot / preemptible capacity for the type."""
+    price_source: str
+    """Public page the prices come from."""
+    price_date: str
+    """ISO date the prices were read (us-east-1 / us-central1 list prices)."""
+    gke_accelerator: str | None = None
+    """GKE ``guest_accelerator`` type (``nvidia-l4``) for GPU machine types attached that way."""
+    tpu_topology: str | None = None
+    """TPU slice topology (``2x4``) for TPU machine types."""
+
+    @property
+    def gpu_memory_gib(self) -> int:
+        """Total accelerator memory on one node."""
+        return accelerator(self.accelerator).memory_gib * self.accelerator_count
+
+    def hourly_usd(self, spot: bool) -> float:
+        """Price of one node per hour, spot where asked and offered."""
+        if spot and self.spot_usd_hour is not None:
+            return self.spot_usd_hour
+        return self.on_demand_usd_hour
+
+
+class CatalogError(LookupError):
+    """A lookup for something the catalog does not hold; the message lists what it does."""
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    accelerators: dict[str, Accelerator]
+    regions: dict[tuple[Cloud, str], Region]
+    instance_types: dict[tuple[Cloud, str], InstanceType]
+    defaults: dict[Cloud, dict[str, str]]
+
+
+@cache
+def _catalog() -> _Catalog:
+    raw = yaml.safe_load(_DATA.read_text())
+    accelerators = {
+        name: Accelerator(name=name, **fields) for name, fields in raw["accelerators"].items()
+    }
+    regions = {
+        (cloud, name): Region(cloud=cloud, name=name, zones=tuple(zones))
+        for cloud in CLOUDS
+        for name, zones in raw["regions"][cloud].items()
+    }
+    instance_types = {}
+    for cloud in CLOUDS:
+        for name, fields in raw["instance_types"][cloud].items():
+            fields = dict(fields)
+            fields["regions"] = tuple(fields["regions"])
+            instance_types[(cloud, name)] = InstanceType(cloud=cloud, name=name, **fields)
+    return _Catalog(accelerators, regions, instance_types, raw["defaults"])
+
+
+def accelerators() -> dict[str, Accelerator]:
+    """Every accelerator the catalog knows, by name."""
+    return dict(_catalog().accelerators)
+
+
+def accelerator(name: str) -> Accelerator:
+    """The accelerator called ``name``."""
+    found = _catalog().accelerators.get(name)
+    if found is None:
+        raise CatalogError(f"unknown accelerator '{name}'; known: {', '.join(sorted(accelerators()))}")
+    return found
+
+
+def regions(cloud: Cloud) -> dict[str, Region]:
+    """The regions of ``cloud`` llmfleet knows, by name."""
+    return {name: r for (c, name), r in _catalog().regions.items() if c == cloud}
+
+
+def region(cloud: Cloud, name: str) -> Region:
+    """The ``cloud`` region called ``name``."""
+    found = _catalog().regions.get((cloud, name))
+    if found is None:
+        raise CatalogError(
+            f"unknown {cloud} region '{name}'; known: {', '.join(sorted(regions(cloud)))}"
+        )
+    return found
+
+
+def instance_type(cloud: Cloud, name: str) -> InstanceType:
+    """The ``cloud`` instance / machine type called ``name``."""
+    found = _catalog().instance_types.get((cloud, name))
+    if found is None:
+        known = sorted(n for (c, n) in _catalog().instance_types if c == cloud)
+        raise CatalogError(f"unknown {cloud} instance type '{name}'; known: {', '.join(known)}")
+    return found
+
+
+def instance_types(cloud: Cloud, accelerator_name: str | None = None) -> list[InstanceType]:
+    """The ``cloud`` types carrying ``accelerator_name`` (all when None), fewest accelerators first."""
+    found = [
+        t
+        for (c, _), t in _catalog().instance_types.items()
+        if c == cloud and (accelerator_name is None or t.accelerator == accelerator_name)
+    ]
+    return sorted(found, key=lambda t: (t.accelerator_count, t.on_demand_usd_hour, t.name))
+
+
+def resolve(cloud: Cloud, accelerator_name: str, count: int, region_name: str) -> InstanceType:
+    """The cheapest ``cloud`` type in ``region_name`` with exactly ``count`` of the accelerator.
+
+    Raises CatalogError naming what exists (counts offered, regions offered) when nothing fits.
+    """
+    accelerator(accelerator_name)
+    candidates = instance_types(cloud, accelerator_name)
+    if not candidates:
+        raise CatalogError(f"accelerator '{accelerator_name}' is not offered on {cloud}")
+    with_count = [t for t in candidates if t.accelerator_count == count]
+    if not with_count:
+        counts = sorted({t.accelerator_count for t in candidates})
+        raise CatalogError(
+            f"{cloud} offers '{accelerator_name}' with {', '.join(map(str, counts))} per node, "
+            f"not {count}"
+        )
+    in_region = [t for t in with_count if region_name in t.regions]
+    if not in_region:
+        offered = sorted({r for t in with_count for r in t.regions})
+        raise CatalogError(
+            f"'{accelerator_name}' x{count} is not offered in {cloud} {region_name}; "
+            f"offered in: {', '.join(offered)}"
+        )
+    return min(in_region, key=lambda t: (t.on_demand_usd_hour, t.name))
+
+
+def default_system_instance_type(cloud: Cloud) -> str:
+    """The general-purpose type for a cluster's system node pool."""
+    return _catalog().defaults[cloud]["system_instance_type"]

@@ -1,0 +1,489 @@
+"""The fleet spec: a typed, cloud-neutral model of one stack's configuration.
+
+A stack file holds the whole fleet under the structured key ``llmfleet:fleet``::
+
+    config:
+      llmfleet:fleet:
+        name: llm-dev
+        environment: dev
+        regions:
+          - {cloud: aws, region: us-east-1, cidr: 10.10.0.0/16}
+
+This module is the only place configuration is validated. ``parse_fleet`` turns the raw mapping
+into a ``FleetSpec`` or raises ``SpecError``, whose every line names the path in the stack file
+(``fleet.regions[1].cidr``) and what is allowed there. Components take the parsed models and
+never read ``pulumi.Config`` themselves.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from components import catalog
+
+Cloud = Literal["aws", "gcp"]
+Environment = Literal["dev", "staging", "prod"]
+
+DnsLabel = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$", max_length=32)
+]
+"""Lowercase letters, digits and dashes, starting with a letter, 1-32 characters: safe as a
+Kubernetes name, a GCP resource name prefix and an AWS name tag."""
+
+LabelValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-_a-z0-9]{0,61}[a-z0-9])?$")]
+"""A value that is valid both as an AWS tag and as a GCP label value."""
+
+LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z]([-_a-z0-9]{0,61}[a-z0-9])?$")]
+"""A key that is valid both as an AWS tag key and as a GCP label key."""
+
+ALLOWED_RANGES = tuple(
+    ipaddress.ip_network(r)
+    for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+"""Where fleet networks may live: RFC 1918 private space and RFC 6598 shared space."""
+
+GCP_CONTROL_PLANE_RANGE = ipaddress.ip_network("172.16.0.0/16")
+"""Where GKE private control planes get their /28s; region networks must stay clear of it."""
+
+
+class RuleViolation(ValueError):
+    """A cross-field rule broken at ``loc``, relative to the model whose validator raised it."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+class SpecError(ValueError):
+    """An invalid fleet configuration: one ``(path, message)`` per problem."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {message}" for path, message in problems))
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _check_private(network: IPv4Network, loc: tuple[str | int, ...]) -> None:
+    if not any(network.subnet_of(allowed) for allowed in ALLOWED_RANGES):
+        raise RuleViolation(
+            loc,
+            f"{network} is not private address space; allowed: "
+            + ", ".join(map(str, ALLOWED_RANGES)),
+        )
+
+
+class BudgetSpec(_Spec):
+    """What the fleet may cost and how many accelerators it may run at most."""
+
+    monthly_usd: float = Field(gt=0)
+    """Monthly budget in USD; the plan refuses a fleet whose maximum scale costs more."""
+    max_accelerators: int = Field(default=64, ge=0)
+    """Cap on GPUs / TPU chips across all pools at their maximum scale."""
+
+
+class NetworkSpec(_Spec):
+    """How a region's network behaves. Addresses live on the region itself."""
+
+    nat: Literal["per-zone", "single"] | None = None
+    """AWS NAT gateways: one per zone (survives a zone outage) or one shared (cheaper).
+    Default: per-zone in prod, single otherwise."""
+    private_endpoints: bool | None = None
+    """Interface endpoints for ECR and STS so private nodes pull images and get credentials
+    without the NAT. Default: on in prod and staging, off in dev."""
+    flow_logs: bool = True
+    """VPC flow logs (AWS to CloudWatch Logs, GCP subnet flow logs)."""
+    flow_log_retention_days: int = Field(default=90, ge=1, le=3653)
+    """How long AWS flow-log records are kept."""
+
+
+class GpuPoolSpec(_Spec):
+    """A pool of accelerator nodes that scales between ``min_nodes`` and ``max_nodes``."""
+
+    name: DnsLabel
+    """Pool name, unique in the region; becomes the ``llmfleet.io/pool`` node label."""
+    accelerator: str
+    """Catalog accelerator name, e.g. ``nvidia-l4`` or ``tpu-v5e``."""
+    count: int = Field(default=1, ge=1, le=256)
+    """Accelerators per node (GPUs, or TPU chips per slice host)."""
+    instance_type: str | None = None
+    """Explicit instance / machine type overriding the catalog's choice."""
+    min_nodes: int = Field(default=0, ge=0)
+    """Nodes kept when idle; 0 lets the pool scale to zero."""
+    max_nodes: int = Field(default=1, ge=1, le=1000)
+    """Upper bound the autoscaler may reach."""
+    spot: bool = False
+    """Run on spot / preemptible capacity."""
+    on_demand_fallback: bool = True
+    """With spot: fall back to on-demand capacity when spot is unavailable (AWS Karpenter)."""
+    tpu_topology: str | None = Field(default=None, pattern=r"^\d+x\d+(x\d+)?$")
+    """TPU slice topology (``2x4``); TPU pools only."""
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> GpuPoolSpec:
+        if self.min_nodes > self.max_nodes:
+            raise RuleViolation(
+                ("min_nodes",), f"{self.min_nodes} is above max_nodes {self.max_nodes}"
+            )
+        return self
+
+
+class SystemPoolSpec(_Spec):
+    """The always-on node pool for cluster add-ons (DNS, autoscaler, device plugin)."""
+
+    instance_type: str | None = None
+    """Default: the catalog's general-purpose type for the cloud."""
+    min_nodes: int = Field(default=2, ge=1)
+    max_nodes: int = Field(default=6, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> SystemPoolSpec:
+        if self.min_nodes > self.max_nodes:
+            raise RuleViolation(
+                ("min_nodes",), f"{self.min_nodes} is above max_nodes {self.max_nodes}"
+            )
+        return self
+
+
+class ClusterSpec(_Spec):
+    """The region's Kubernetes cluster (EKS on AWS, regional GKE Standard on GCP)."""
+
+    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.(2[89]|3\d)$")
+    """Kubernetes minor version, ``1.28`` to ``1.39``."""
+    public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
+    """CIDRs allowed to reach the API server publicly; empty keeps the endpoint private."""
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    """GKE release channel."""
+    system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec)
+    gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _no_open_world(cls, cidrs: list[IPv4Network]) -> list[IPv4Network]:
+        for i, cidr in enumerate(cidrs):
+            if cidr.prefixlen == 0:
+                raise RuleViolation(
+                    (i,), "0.0.0.0/0 opens the API server to the internet; list your CIDRs"
+                )
+        return cidrs
+
+    @model_validator(mode="after")
+    def _pool_names_unique(self) -> ClusterSpec:
+        seen: dict[str, int] = {}
+        for i, pool in enumerate(self.gpu_pools):
+            if pool.name in seen:
+                raise RuleViolation(
+                    ("gpu_pools", i, "name"),
+                    f"'{pool.name}' is already used by gpu_pools[{seen[pool.name]}]",
+                )
+            seen[pool.name] = i
+        return self
+
+
+class RegionSpec(_Spec):
+    """One serving region: its network addresses, network behaviour and cluster."""
+
+    cloud: Cloud
+    region: str
+    """Cloud region name from the catalog, e.g. ``us-east-1`` or ``us-central1``."""
+    zones: int = Field(default=3, ge=1, le=6)
+    """How many of the region's zones the network and cluster span."""
+    cidr: IPv4Network
+    """The region's network: the VPC (AWS, /16 to /20) or the node subnet (GCP, /16 to /24)."""
+    pods_cidr: IPv4Network | None = None
+    """GCP only, required there: secondary range for pod IPs (VPC-native GKE), /21 or larger."""
+    services_cidr: IPv4Network | None = None
+    """GCP only, required there: secondary range for Service cluster IPs, /24 or larger."""
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+
+    @property
+    def key(self) -> str:
+        """``aws-us-east-1``: unique in the fleet, used in child resource names."""
+        return f"{self.cloud}-{self.region}"
+
+    @property
+    def zone_names(self) -> tuple[str, ...]:
+        """The zones the region's network and cluster span, in catalog order."""
+        return catalog.region(self.cloud, self.region).zones[: self.zones]
+
+    def address_ranges(self) -> Iterator[tuple[str, IPv4Network]]:
+        """Every range the region claims, with its field name."""
+        yield "cidr", self.cidr
+        if self.pods_cidr is not None:
+            yield "pods_cidr", self.pods_cidr
+        if self.services_cidr is not None:
+            yield "services_cidr", self.services_cidr
+
+    @model_validator(mode="after")
+    def _check_region(self) -> RegionSpec:
+        known = catalog.regions(self.cloud)
+        if self.region not in known:
+            raise RuleViolation(
+                ("region",),
+                f"'{self.region}' is not a known {self.cloud} region; allowed: "
+                + ", ".join(sorted(known)),
+            )
+        available = len(known[self.region].zones)
+        if self.zones > available:
+            raise RuleViolation(
+                ("zones",), f"{self.region} has {available} zones in the catalog, not {self.zones}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_addresses(self) -> RegionSpec:
+        smallest = 20 if self.cloud == "aws" else 24
+        if not 16 <= self.cidr.prefixlen <= smallest:
+            raise RuleViolation(
+                ("cidr",), f"/{self.cidr.prefixlen} is outside /16 to /{smallest} for {self.cloud}"
+            )
+        if self.cloud == "aws":
+            for field in ("pods_cidr", "services_cidr"):
+                if getattr(self, field) is not None:
+                    raise RuleViolation(
+                        (field,), "only for gcp regions; on aws pods take VPC addresses"
+                    )
+        else:
+            self._check_gcp_secondary_ranges()
+        for field, network in self.address_ranges():
+            _check_private(network, (field,))
+            if self.cloud == "gcp" and network.overlaps(GCP_CONTROL_PLANE_RANGE):
+                raise RuleViolation(
+                    (field,),
+                    f"{network} overlaps {GCP_CONTROL_PLANE_RANGE}, kept for GKE control planes",
+                )
+        ranges = list(self.address_ranges())
+        for i, (field, network) in enumerate(ranges):
+            for other_field, other in ranges[:i]:
+                if network.overlaps(other):
+                    raise RuleViolation((field,), f"{network} overlaps {other_field} {other}")
+        return self
+
+    def _check_gcp_secondary_ranges(self) -> None:
+        for field, largest in (("pods_cidr", 21), ("services_cidr", 24)):
+            network = getattr(self, field)
+            if network is None:
+                raise RuleViolation(
+                    (field,), f"required for gcp regions (a /{largest} or larger private range)"
+                )
+            if network.prefixlen > largest:
+                raise RuleViolation(
+                    (field,), f"/{network.prefixlen} is too small; allowed: /{largest} or larger"
+                )
+
+
+class StorageSpec(_Spec):
+    """Model storage: a primary bucket and its replicas in the serving regions."""
+
+    primary_region: str | None = None
+    """Region (name) holding the primary copy; default: the first region."""
+    replication_time_control: bool = False
+    """AWS S3 Replication Time Control (15-minute SLA, extra cost)."""
+    replicate_deletes: bool = False
+    """Replicate delete markers; off keeps replicas safe from an accidental delete."""
+    noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
+    """How long overwritten object versions are kept before expiry."""
+
+
+class ModelSpec(_Spec):
+    """One immutable model version published to fleet storage."""
+
+    name: DnsLabel
+    version: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-._a-z0-9]{0,31}$")]
+    source: Annotated[str, StringConstraints(pattern=r"^(s3|gs|hf)://\S+$")]
+    """Where the weights are published from: ``s3://``, ``gs://`` or ``hf://org/model``."""
+
+
+class ServingSpec(_Spec):
+    """A model-serving deployment (vLLM) on a GPU pool in one or more regions."""
+
+    name: DnsLabel
+    model: str
+    """Name of a model in ``models``."""
+    version: str
+    """Version of that model to serve."""
+    pool: str
+    """GPU pool name the deployment runs on."""
+    regions: list[str] = Field(default_factory=list)
+    """Regions to serve from; default: every region with the pool."""
+    engine: Literal["vllm"] = "vllm"
+    min_replicas: int = Field(default=0, ge=0)
+    """0 lets the deployment scale to zero when idle."""
+    max_replicas: int = Field(default=2, ge=1)
+    tensor_parallel_size: int | None = Field(default=None, ge=1)
+    """Default: every GPU of the node."""
+    max_model_len: int | None = Field(default=None, ge=256)
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> ServingSpec:
+        if self.min_replicas > self.max_replicas:
+            raise RuleViolation(
+                ("min_replicas",), f"{self.min_replicas} is above max_replicas {self.max_replicas}"
+            )
+        return self
+
+
+class RoutingSpec(_Spec):
+    """The one global endpoint in front of every region's serving deployments."""
+
+    domain: str | None = Field(
+        default=None, pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    )
+    """DNS name of the global endpoint; none: no global endpoint."""
+    policy: Literal["latency", "failover"] = "latency"
+    """Route to the nearest healthy region, or to the first region while it is healthy."""
+
+
+class FleetSpec(_Spec):
+    """A whole fleet: every region, its storage, models, serving and global routing."""
+
+    name: DnsLabel
+    """Fleet name: prefix of every resource name."""
+    environment: Environment
+    """``prod`` turns on the production defaults (per-zone NAT, deletion protection)."""
+    owner: LabelValue
+    """Team that owns the fleet; tagged on every resource."""
+    cost_center: LabelValue
+    """Cost centre the fleet is billed to; tagged on every resource."""
+    tags: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    """Extra tags / labels for every resource."""
+    gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+    """GCP project every GCP resource is created in; required when a region is on gcp."""
+    budget: BudgetSpec
+    regions: list[RegionSpec] = Field(min_length=1)
+    storage: StorageSpec = Field(default_factory=StorageSpec)
+    models: list[ModelSpec] = Field(default_factory=list)
+    serving: list[ServingSpec] = Field(default_factory=list)
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
+
+    @property
+    def protect(self) -> bool:
+        """Whether stateful resources are protected from deletion (prod and staging)."""
+        return self.environment != "dev"
+
+    def labels(self) -> dict[str, str]:
+        """Tags for AWS resources and labels for GCP resources (valid for both)."""
+        return {
+            "llmfleet-fleet": self.name,
+            "environment": self.environment,
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+            "managed-by": "llmfleet",
+            **self.tags,
+        }
+
+    def regions_of(self, cloud: Cloud) -> list[RegionSpec]:
+        """The fleet's regions on ``cloud``, in stack-file order."""
+        return [r for r in self.regions if r.cloud == cloud]
+
+    @model_validator(mode="after")
+    def _regions_unique(self) -> FleetSpec:
+        seen: dict[str, int] = {}
+        for i, region in enumerate(self.regions):
+            # A region name is unique across clouds too, so a region name alone identifies it.
+            if region.region in seen:
+                raise RuleViolation(
+                    ("regions", i, "region"),
+                    f"'{region.region}' is already fleet.regions[{seen[region.region]}]",
+                )
+            seen[region.region] = i
+        return self
+
+    @model_validator(mode="after")
+    def _gcp_project_when_needed(self) -> FleetSpec:
+        if self.gcp_project is None and self.regions_of("gcp"):
+            raise RuleViolation(("gcp_project",), "required when a region is on gcp")
+        return self
+
+    @model_validator(mode="after")
+    def _networks_disjoint(self) -> FleetSpec:
+        claimed: list[tuple[str, IPv4Network]] = []
+        for i, region in enumerate(self.regions):
+            for field, network in region.address_ranges():
+                for owner, other in claimed:
+                    if network.overlaps(other):
+                        raise RuleViolation(
+                            ("regions", i, field), f"overlaps {owner} {other}"
+                        )
+            claimed.extend(
+                (f"fleet.regions[{i}].{field}", network)
+                for field, network in region.address_ranges()
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _apply_environment_defaults(self) -> FleetSpec:
+        for region in self.regions:
+            net = region.network
+            if net.nat is None:
+                net.nat = "per-zone" if self.environment == "prod" else "single"
+            if net.private_endpoints is None:
+                net.private_endpoints = self.environment != "dev"
+        return self
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    path = "fleet"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+_PYDANTIC_NOISE = re.compile(r"^(Value error|Assertion failed), ")
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        cause = detail.get("ctx", {}).get("error")
+        if isinstance(cause, RuleViolation):
+            problems.append((_path(loc + cause.loc), cause.message))
+            continue
+        message = _PYDANTIC_NOISE.sub("", detail["msg"])
+        if detail["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif detail["type"] == "string_pattern_mismatch":
+            message = f"{detail['input']!r} is not allowed; {_PATTERN_HINTS.get(loc[-1], message)}"
+        problems.append((_path(loc), message))
+    return problems
+
+
+_PATTERN_HINTS = {
+    "name": "use lowercase letters, digits and '-', starting with a letter (at most 32)",
+    "owner": "use lowercase letters, digits, '-' and '_' (at most 63)",
+    "cost_center": "use lowercase letters, digits, '-' and '_' (at most 63)",
+    "kubernetes_version": "use a minor version from 1.28 to 1.39, e.g. '1.33'",
+    "source": "use s3://bucket/path, gs://bucket/path or hf://org/model",
+}
+
+
+def parse_fleet(raw: Any) -> FleetSpec:
+    """Validate the ``llmfleet:fleet`` mapping of a stack file into a FleetSpec.
+
+    Raises SpecError listing every problem with its path in the stack file.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError([("fleet", "must be a mapping (the llmfleet:fleet key of the stack)")])
+    try:
+        return FleetSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError(_problems(error)) from None

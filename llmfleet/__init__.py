@@ -1,0 +1,1 @@
+"""The offline toolchain behind the ``llmfleet`` command (plan, policy report, cost, manifests)."""

@@ -1,0 +1,296 @@
+"""Run a Pulumi program in-process under the mock runtime and record every resource.
+
+The recording monitor wraps Pulumi's ``MockMonitor``: for each ``RegisterResource`` it keeps
+what the engine would see (type, name, parent, provider, dependencies, protect and the
+camelCase inputs), while ``ProviderMocks`` answers with the outputs real providers compute
+(see ``llmfleet.mock_outputs``), so values wired from one resource into another reach the plan
+with their dependency edges intact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import ROOT
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from llmfleet import mock_outputs
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class RecordedResource:
+    """One registered resource as the engine (and the policy pack) would see it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    dependencies: list[str]
+    protect: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    cloud: str | None = None
+    region: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The resource in the plan JSON shape of shared/DESIGN.md."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "cloud": self.cloud,
+            "region": self.region,
+            "dependencies": self.dependencies,
+            "provider": self.provider,
+            "protect": self.protect,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class Recording:
+    """Every resource a program registered (in registration order) and its stack exports."""
+
+    resources: list[RecordedResource]
+    exports: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.by_urn = {r.urn: r for r in self.resources}
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        """Resources of one type token, e.g. ``aws:ec2/vpc:Vpc``."""
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> RecordedResource:
+        """The single resource of ``type_`` (named ``name`` when given); fails otherwise."""
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_)]
+            raise LookupError(f"expected one {type_} named {name!r}, found {names}")
+        return found[0]
+
+    def children(self, parent: RecordedResource | str) -> list[RecordedResource]:
+        """Direct children of a resource."""
+        urn = parent if isinstance(parent, str) else parent.urn
+        return [r for r in self.resources if r.parent == urn]
+
+    def descendants(self, parent: RecordedResource | str) -> list[RecordedResource]:
+        """Every resource below ``parent`` in the parent tree."""
+        urn = parent if isinstance(parent, str) else parent.urn
+        below: list[RecordedResource] = []
+        for child in self.children(urn):
+            below.append(child)
+            below.extend(self.descendants(child))
+        return below
+
+    def custom(self) -> list[RecordedResource]:
+        """Cloud and Kubernetes resources: no components, no stack, no providers."""
+        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:")]
+
+
+class ProviderMocks(pulumi.runtime.Mocks):
+    """Mocks answering with provider-shaped outputs for resources and invokes."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if not args.custom:
+            return "", {}
+        return mock_outputs.resource_outputs(args.typ, args.name, args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        return mock_outputs.invoke_result(args.token, args.args)
+
+
+def _provider_urn(reference: str) -> str | None:
+    # A provider reference is "<provider urn>::<provider id>".
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+def _is_stack(urn: str) -> bool:
+    # The root stack is every resource's implicit parent; the plan shows top-level as null.
+    return not urn or urn.split("::")[2].split("$")[-1] == STACK_TYPE
+
+
+def _plain(value: Any) -> Any:
+    """Unwrap secrets and drop unknowns so recorded inputs are plain JSON values."""
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value.get("value"))
+        return {k: _plain(v) for k, v in value.items() if v != rpc.UNKNOWN}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value if v != rpc.UNKNOWN]
+    if isinstance(value, pulumi.Resource):
+        return None
+    return value
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps what every RegisterResource request carried."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)
+        # Mirrors MockMonitor.RegisterResource, keeping the request's inputs on the way.
+        pulumi_mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        custom = bool(request.custom)
+        id_, state = self.mocks.new_resource(
+            pulumi.runtime.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=custom,
+            )
+        )
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        resource = RecordedResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=custom,
+            parent=None if _is_stack(request.parent) else request.parent,
+            provider=_provider_urn(request.provider),
+            dependencies=sorted(set(request.dependencies)),
+            protect=bool(request.protect),
+            inputs=_plain(inputs),
+            outputs=state,
+        )
+        with self._lock:
+            self.recorded.append(resource)
+        properties = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=properties)
+
+
+def record(
+    program: Callable[[], Any],
+    *,
+    project: str = "llmfleet",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+) -> Recording:
+    """Run ``program`` under the mock runtime and return what it registered.
+
+    ``set_mocks`` is process-global: recordings run one at a time, each on fresh settings.
+    """
+    mocks = ProviderMocks()
+    monitor = RecordingMonitor(mocks)
+    ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config or {}))
+    _sync_await(run_pulumi_func(program))
+    root = ROOT.get()
+    exports = _resolved_exports(root)
+    resources = list(monitor.recorded)
+    _place(resources)
+    return Recording(resources=resources, exports=exports)
+
+
+def _resolved_exports(root: Any) -> dict[str, Any]:
+    outputs = getattr(root, "outputs", None) or {}
+    resolved: dict[str, Any] = {}
+    for key, value in outputs.items():
+        future = pulumi.Output.from_input(value).future()
+        resolved[key] = _plain(_sync_await(future))
+    return resolved
+
+
+GLOBAL = "global"
+
+
+def _direct_region(resource: RecordedResource) -> str | None:
+    """The region a cloud resource names in its own inputs, if any."""
+    inputs = resource.inputs
+    if resource.type.startswith("aws:"):
+        return inputs.get("region")
+    if resource.type.startswith("gcp:"):
+        for key in ("region", "location", "zone"):
+            value = inputs.get(key)
+            if isinstance(value, str) and value:
+                return _gcp_region_of(value)
+    return None
+
+
+def _gcp_region_of(location: str) -> str:
+    """``us-central1-a`` -> ``us-central1``; ``us-central1`` and multi-regions unchanged."""
+    parts = location.lower().split("-")
+    if len(parts) == 3 and len(parts[2]) == 1:
+        return "-".join(parts[:2])
+    return location.lower()
+
+
+def _place(resources: list[RecordedResource]) -> None:
+    """Give every resource its cloud and region.
+
+    A resource's own inputs name its region where it has one. Components take the one region
+    their subtree lives in. Resources with no region of their own (IAM roles, a cluster's
+    Kubernetes provider) take the region of their nearest single-region ancestor; Kubernetes
+    objects take the region of their cluster's provider. What is left is ``global``.
+    """
+    by_urn = {r.urn: r for r in resources}
+    children: dict[str, list[RecordedResource]] = {}
+    for r in resources:
+        if r.parent:
+            children.setdefault(r.parent, []).append(r)
+        if r.type.startswith(("aws:", "gcp:")):
+            r.cloud = r.type.split(":", 1)[0]
+        r.region = _direct_region(r)
+
+    subtree: dict[str, tuple[frozenset, frozenset]] = {}
+
+    def clouds_and_regions(r: RecordedResource) -> tuple[frozenset, frozenset]:
+        if r.urn not in subtree:
+            clouds = {r.cloud} if r.cloud else set()
+            regions = {r.region} if r.region else set()
+            for child in children.get(r.urn, ()):
+                child_clouds, child_regions = clouds_and_regions(child)
+                clouds |= child_clouds
+                regions |= child_regions
+            subtree[r.urn] = (frozenset(clouds), frozenset(regions))
+        return subtree[r.urn]
+
+    def single(values: frozenset) -> str | None:
+        return next(iter(values)) if len(values) == 1 else None
+
+    def home(r: RecordedResource) -> tuple[str | None, str | None]:
+        parent = by_urn.get(r.parent) if r.parent else None
+        while parent is not None:
+            clouds, regions = clouds_and_regions(parent)
+            if regions:
+                return single(clouds), single(regions)
+            parent = by_urn.get(parent.parent) if parent.parent else None
+        return None, None
+
+    for r in resources:
+        if r.region is not None or r.type.startswith("kubernetes:"):
+            continue
+        clouds, regions = clouds_and_regions(r)
+        cloud, region = single(clouds), single(regions)
+        if region is None and not regions:
+            cloud, region = home(r)
+        r.cloud = r.cloud or cloud
+        r.region = region or GLOBAL
+    for r in resources:
+        if r.type.startswith("kubernetes:"):
+            cluster = by_urn.get(r.provider) if r.provider else None
+            r.cloud = cluster.cloud if cluster else None
+            r.region = cluster.region if cluster else GLOBAL

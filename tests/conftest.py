@@ -1,0 +1,95 @@
+"""Shared fixtures: fleet configs and one mocks dispatcher for every test.
+
+``pulumi.runtime.set_mocks`` is process-global, so every test that builds resources goes
+through ``record`` (llmfleet.recorder), which installs the one recording mocks dispatcher the
+offline plan uses too, runs the program and returns what it registered.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.spec import FleetSpec, parse_fleet
+from llmfleet.recorder import Recording, record
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMAS = REPO.parent / "shared" / "schemas"
+
+DEV_FLEET: dict[str, Any] = {
+    "name": "llm-dev",
+    "environment": "dev",
+    "owner": "ml-platform",
+    "cost_center": "cc-1234",
+    "budget": {"monthly_usd": 5000, "max_accelerators": 8},
+    "regions": [{"cloud": "aws", "region": "us-east-1", "zones": 2, "cidr": "10.10.0.0/16"}],
+}
+
+PROD_FLEET: dict[str, Any] = {
+    "name": "llm-prod",
+    "environment": "prod",
+    "owner": "ml-platform",
+    "cost_center": "cc-1234",
+    "gcp_project": "llm-prod-serving",
+    "budget": {"monthly_usd": 500000, "max_accelerators": 128},
+    "regions": [
+        {"cloud": "aws", "region": "us-east-1", "zones": 3, "cidr": "10.20.0.0/16"},
+        {"cloud": "aws", "region": "us-west-2", "zones": 3, "cidr": "10.21.0.0/16"},
+        {
+            "cloud": "gcp",
+            "region": "us-central1",
+            "zones": 3,
+            "cidr": "10.30.0.0/20",
+            "pods_cidr": "10.128.0.0/14",
+            "services_cidr": "10.30.16.0/20",
+        },
+        {
+            "cloud": "gcp",
+            "region": "europe-west4",
+            "zones": 3,
+            "cidr": "10.31.0.0/20",
+            "pods_cidr": "10.132.0.0/14",
+            "services_cidr": "10.31.16.0/20",
+        },
+    ],
+}
+
+
+@pytest.fixture
+def dev_config() -> dict[str, Any]:
+    """A one-region AWS dev fleet as a raw stack-file mapping (a fresh copy per test)."""
+    return copy.deepcopy(DEV_FLEET)
+
+
+@pytest.fixture
+def prod_config() -> dict[str, Any]:
+    """A prod fleet over two AWS and two GCP regions, as a raw stack-file mapping."""
+    return copy.deepcopy(PROD_FLEET)
+
+
+@pytest.fixture
+def dev_fleet(dev_config) -> FleetSpec:
+    return parse_fleet(dev_config)
+
+
+@pytest.fixture
+def prod_fleet(prod_config) -> FleetSpec:
+    return parse_fleet(prod_config)
+
+
+@pytest.fixture
+def run() -> Callable[..., Recording]:
+    """Run a program (a zero-argument callable building resources) under the recording mocks."""
+    return record
+
+
+@pytest.fixture
+def schemas_dir() -> Path:
+    """../shared/schemas (upstream CRD schemas); skips the test where the folder is absent."""
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"CRD schemas not found at {SCHEMAS} (a clone outside CI)")
+    return SCHEMAS
