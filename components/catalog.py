@@ -124,7 +124,8 @@ def accelerator(name: str) -> Accelerator:
     """The accelerator called ``name``."""
     found = _catalog().accelerators.get(name)
     if found is None:
-        raise CatalogError(f"unknown accelerator '{name}'; known: {', '.join(sorted(accelerators()))}")
+        known = ", ".join(sorted(accelerators()))
+        raise CatalogError(f"unknown accelerator '{name}'; known: {known}")
     return found
 
 
@@ -153,7 +154,7 @@ def instance_type(cloud: Cloud, name: str) -> InstanceType:
 
 
 def instance_types(cloud: Cloud, accelerator_name: str | None = None) -> list[InstanceType]:
-    """The ``cloud`` types carrying ``accelerator_name`` (all when None), fewest accelerators first."""
+    """The ``cloud`` types carrying ``accelerator_name`` (all when None), smallest first."""
     found = [
         t
         for (c, _), t in _catalog().instance_types.items()

@@ -44,6 +44,12 @@ DnsLabel = Annotated[
 """Lowercase letters, digits and dashes, starting with a letter, 1-32 characters: safe as a
 Kubernetes name, a GCP resource name prefix and an AWS name tag."""
 
+FleetName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$", max_length=16)
+]
+"""A DnsLabel of at most 16 characters: resource names prefix it to region names, and GKE
+cluster names (``<fleet>-<region>``) are limited to 40 characters."""
+
 LabelValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-_a-z0-9]{0,61}[a-z0-9])?$")]
 """A value that is valid both as an AWS tag and as a GCP label value."""
 
@@ -248,6 +254,57 @@ class RegionSpec(_Spec):
             )
         return self
 
+    def instance_type_for(self, pool: GpuPoolSpec) -> catalog.InstanceType:
+        """The catalog instance / machine type a pool of this region runs on."""
+        if pool.instance_type is not None:
+            return catalog.instance_type(self.cloud, pool.instance_type)
+        return catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
+
+    @model_validator(mode="after")
+    def _check_pools(self) -> RegionSpec:
+        for i, pool in enumerate(self.cluster.gpu_pools):
+            loc = ("cluster", "gpu_pools", i)
+            known = catalog.accelerators()
+            if pool.accelerator not in known:
+                raise RuleViolation(
+                    (*loc, "accelerator"),
+                    f"unknown accelerator '{pool.accelerator}'; allowed: "
+                    + ", ".join(sorted(known)),
+                )
+            kind = known[pool.accelerator].kind
+            if kind == "tpu" and self.cloud != "gcp":
+                raise RuleViolation(
+                    (*loc, "accelerator"), f"TPUs are only offered on gcp, not {self.cloud}"
+                )
+            if pool.tpu_topology is not None and kind != "tpu":
+                raise RuleViolation((*loc, "tpu_topology"), "only for TPU pools")
+            self._check_pool_type(pool, loc)
+        return self
+
+    def _check_pool_type(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> None:
+        if pool.instance_type is None:
+            try:
+                catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
+            except catalog.CatalogError as error:
+                raise RuleViolation((*loc, "accelerator"), str(error)) from None
+            return
+        try:
+            chosen = catalog.instance_type(self.cloud, pool.instance_type)
+        except catalog.CatalogError as error:
+            raise RuleViolation((*loc, "instance_type"), str(error)) from None
+        if (chosen.accelerator, chosen.accelerator_count) != (pool.accelerator, pool.count):
+            raise RuleViolation(
+                (*loc, "instance_type"),
+                f"{chosen.name} carries {chosen.accelerator_count} x {chosen.accelerator}, "
+                f"not {pool.count} x {pool.accelerator}",
+            )
+        if self.region not in chosen.regions:
+            raise RuleViolation(
+                (*loc, "instance_type"),
+                f"{chosen.name} is not offered in {self.region}; offered in: "
+                + ", ".join(chosen.regions),
+            )
+
     @model_validator(mode="after")
     def _check_addresses(self) -> RegionSpec:
         smallest = 20 if self.cloud == "aws" else 24
@@ -355,8 +412,8 @@ class RoutingSpec(_Spec):
 class FleetSpec(_Spec):
     """A whole fleet: every region, its storage, models, serving and global routing."""
 
-    name: DnsLabel
-    """Fleet name: prefix of every resource name."""
+    name: FleetName
+    """Fleet name: prefix of every resource name (at most 16 characters)."""
     environment: Environment
     """``prod`` turns on the production defaults (per-zone NAT, deletion protection)."""
     owner: LabelValue
@@ -420,14 +477,101 @@ class FleetSpec(_Spec):
             for field, network in region.address_ranges():
                 for owner, other in claimed:
                     if network.overlaps(other):
-                        raise RuleViolation(
-                            ("regions", i, field), f"overlaps {owner} {other}"
-                        )
+                        raise RuleViolation(("regions", i, field), f"overlaps {owner} {other}")
             claimed.extend(
                 (f"fleet.regions[{i}].{field}", network)
                 for field, network in region.address_ranges()
             )
         return self
+
+    def max_accelerators(self) -> int:
+        """Accelerators the fleet runs with every pool at its maximum."""
+        return sum(
+            pool.max_nodes * region.instance_type_for(pool).accelerator_count
+            for region in self.regions
+            for pool in region.cluster.gpu_pools
+        )
+
+    @model_validator(mode="after")
+    def _pools_within_cap(self) -> FleetSpec:
+        cap = self.budget.max_accelerators
+        total = 0
+        for i, region in enumerate(self.regions):
+            for j, pool in enumerate(region.cluster.gpu_pools):
+                total += pool.max_nodes * region.instance_type_for(pool).accelerator_count
+                if total > cap:
+                    raise RuleViolation(
+                        ("regions", i, "cluster", "gpu_pools", j, "max_nodes"),
+                        f"pools reach {total} accelerators at maximum scale by this one, above "
+                        f"budget.max_accelerators {cap}",
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _storage_in_fleet(self) -> FleetSpec:
+        primary = self.storage.primary_region
+        names = [r.region for r in self.regions]
+        if primary is not None and primary not in names:
+            raise RuleViolation(
+                ("storage", "primary_region"),
+                f"'{primary}' is not a fleet region; allowed: {', '.join(names)}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _model_versions_unique(self) -> FleetSpec:
+        seen: dict[tuple[str, str], int] = {}
+        for i, model in enumerate(self.models):
+            key = (model.name, model.version)
+            if key in seen:
+                raise RuleViolation(
+                    ("models", i, "version"),
+                    f"{model.name} {model.version} is already fleet.models[{seen[key]}]",
+                )
+            seen[key] = i
+        return self
+
+    @model_validator(mode="after")
+    def _serving_references(self) -> FleetSpec:
+        versions = {(m.name, m.version) for m in self.models}
+        by_region = {r.region: r for r in self.regions}
+        names: set[str] = set()
+        for i, serving in enumerate(self.serving):
+            if serving.name in names:
+                raise RuleViolation(("serving", i, "name"), f"'{serving.name}' is already used")
+            names.add(serving.name)
+            if (serving.model, serving.version) not in versions:
+                listed = ", ".join(sorted(f"{n} {v}" for n, v in versions)) or "none"
+                raise RuleViolation(
+                    ("serving", i, "version"),
+                    f"{serving.model} {serving.version} is not in fleet.models; listed: {listed}",
+                )
+            for j, name in enumerate(serving.regions):
+                region = by_region.get(name)
+                if region is None:
+                    raise RuleViolation(
+                        ("serving", i, "regions", j),
+                        f"'{name}' is not a fleet region; allowed: {', '.join(by_region)}",
+                    )
+                if serving.pool not in {p.name for p in region.cluster.gpu_pools}:
+                    raise RuleViolation(
+                        ("serving", i, "regions", j),
+                        f"{name} has no gpu pool '{serving.pool}'",
+                    )
+            if not self.serving_regions(serving):
+                raise RuleViolation(
+                    ("serving", i, "pool"), f"no fleet region has a gpu pool '{serving.pool}'"
+                )
+        return self
+
+    def serving_regions(self, serving: ServingSpec) -> list[RegionSpec]:
+        """The regions a serving deployment runs in (its list, or every region with its pool)."""
+        return [
+            r
+            for r in self.regions
+            if (not serving.regions or r.region in serving.regions)
+            and serving.pool in {p.name for p in r.cluster.gpu_pools}
+        ]
 
     @model_validator(mode="after")
     def _apply_environment_defaults(self) -> FleetSpec:
@@ -461,6 +605,11 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         message = _PYDANTIC_NOISE.sub("", detail["msg"])
         if detail["type"] == "extra_forbidden":
             message = "unknown field"
+        elif detail["type"] == "ip_v4_network":
+            message = (
+                f"{detail['input']!r} is not a network address; "
+                "use one like 10.0.0.0/16 (host bits zero)"
+            )
         elif detail["type"] == "string_pattern_mismatch":
             message = f"{detail['input']!r} is not allowed; {_PATTERN_HINTS.get(loc[-1], message)}"
         problems.append((_path(loc), message))
@@ -468,7 +617,7 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
 
 
 _PATTERN_HINTS = {
-    "name": "use lowercase letters, digits and '-', starting with a letter (at most 32)",
+    "name": "use lowercase letters, digits and '-', starting with a letter",
     "owner": "use lowercase letters, digits, '-' and '_' (at most 63)",
     "cost_center": "use lowercase letters, digits, '-' and '_' (at most 63)",
     "kubernetes_version": "use a minor version from 1.28 to 1.39, e.g. '1.33'",

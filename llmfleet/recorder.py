@@ -10,7 +10,7 @@ with their dependency edges intact.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +144,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: list[RecordedResource] = []
         self._lock = threading.Lock()
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)
         # Mirrors MockMonitor.RegisterResource, keeping the request's inputs on the way.

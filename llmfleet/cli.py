@@ -1,0 +1,89 @@
+"""The ``llmfleet`` command.
+
+Exit codes: 0 clean; 1 a mandatory policy violation or the budget exceeded; 2 invalid
+configuration or usage (one clear message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from components.spec import SpecError
+from llmfleet.stackfile import UsageError, find_project, load_stack
+
+EXIT_CLEAN, EXIT_POLICY, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmfleet", description="Offline plans of llmfleet stacks: no cloud account needed."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan", help="resource tree, policy report and cost estimate of a stack, offline"
+    )
+    plan.add_argument("stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
+    plan.add_argument("--json", metavar="FILE", type=Path, help="write the plan as JSON")
+    plan.add_argument(
+        "--export-manifests",
+        metavar="DIR",
+        type=Path,
+        help="write every Kubernetes object as YAML, one folder per cluster",
+    )
+    plan.add_argument(
+        "--project", metavar="DIR", type=Path, default=Path.cwd(), help="Pulumi project folder"
+    )
+    plan.add_argument("--no-tree", action="store_true", help="print counts, not the full tree")
+    return parser
+
+
+def _plan(args: argparse.Namespace, out: Console) -> int:
+    # Imported here so `llmfleet --help` stays fast: the provider SDKs are large.
+    from llmfleet.manifests import export_manifests
+    from llmfleet.plan import make_plan
+    from llmfleet.report import print_report
+
+    project = find_project(args.project.resolve())
+    stack = load_stack(project, args.stack)
+    plan = make_plan(project, stack)
+    print_report(plan, out, tree=not args.no_tree)
+    if args.json:
+        _write(args.json, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+        out.print(f"plan written to {args.json}")
+    if args.export_manifests:
+        written = export_manifests(plan.recording, args.export_manifests)
+        out.print(f"{written} manifests written to {args.export_manifests}")
+    return plan.exit_code
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    out = Console()
+    err = Console(stderr=True)
+    try:
+        return _plan(args, out)
+    except SpecError as error:
+        err.print(f"[red]invalid configuration[/] in stack '{args.stack}':", highlight=False)
+        for path, message in error.problems:
+            err.print(f"  {path}: {message}", highlight=False, markup=False)
+        return EXIT_USAGE
+    except UsageError as error:
+        err.print(f"error: {error}", highlight=False, markup=False, style="red")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The offline plan: run the stack program under the recording mocks and judge the result."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmfleet.recorder import Recording, record
+from llmfleet.stackfile import Project, StackConfig
+
+
+@dataclass
+class Plan:
+    """What ``pulumi up`` of a stack would create, its policy report and its cost."""
+
+    stack: StackConfig
+    recording: Recording
+    violations: list[dict[str, str]] = field(default_factory=list)
+    cost: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mandatory_violations(self) -> list[dict[str, str]]:
+        return [v for v in self.violations if v.get("level") == "mandatory"]
+
+    @property
+    def over_budget(self) -> bool:
+        at_max_scale = self.cost.get("monthly_usd", {}).get("max", 0.0)
+        return at_max_scale > self.stack.fleet.budget.monthly_usd
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean; 1 a mandatory policy violation or the budget exceeded."""
+        return 1 if self.mandatory_violations or self.over_budget else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan JSON of shared/DESIGN.md."""
+        return {
+            "stack": self.stack.name,
+            "resources": [r.to_json() for r in self.recording.resources],
+            "policy": {"violations": self.violations},
+            "cost": self.cost,
+        }
+
+
+def run_program(project: Project, stack: StackConfig) -> Recording:
+    """Run the project's program for ``stack`` in-process under the recording mocks."""
+    program = project.program_dir / "__main__.py"
+
+    def main() -> None:
+        # The language host runs the program as __main__ with its folder on sys.path.
+        sys.path.insert(0, str(project.program_dir))
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        finally:
+            sys.path.remove(str(project.program_dir))
+
+    return record(main, project=project.name, stack=stack.name, config=stack.config)
+
+
+def make_plan(project: Project, stack: StackConfig) -> Plan:
+    """Record the stack's resources; the policy and cost sections start empty."""
+    recording = run_program(project, stack)
+    cost = {
+        "monthly_usd": {"min": 0.0, "max": 0.0},
+        "budget_usd": stack.fleet.budget.monthly_usd,
+        "by_region": {},
+    }
+    return Plan(stack=stack, recording=recording, cost=cost)

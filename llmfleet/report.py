@@ -1,0 +1,75 @@
+"""Terminal report of a plan: resource tree by cloud and region, policy report, cost."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from llmfleet.plan import Plan
+from llmfleet.recorder import RecordedResource
+
+
+def _label(resource: RecordedResource) -> str:
+    kind = resource.type.rsplit(":", 1)[-1]
+    style = "bold" if not resource.custom else ""
+    protected = " [yellow](protected)[/]" if resource.protect else ""
+    return f"[{style or 'default'}]{kind}[/] [dim]{resource.name}[/]{protected}"
+
+
+def resource_tree(plan: Plan) -> Tree:
+    """Resources grouped by cloud and region, each group as its own parent tree."""
+    resources = [r for r in plan.recording.resources]
+    groups: dict[tuple[str, str], list[RecordedResource]] = defaultdict(list)
+    for r in resources:
+        groups[(r.cloud or "-", r.region or "global")].append(r)
+    root = Tree(f"[bold]stack {plan.stack.name}[/] — {len(plan.recording.custom())} resources")
+    for (cloud, region), members in sorted(groups.items()):
+        custom = sum(1 for r in members if r.custom)
+        branch = root.add(f"[bold cyan]{cloud} {region}[/] ({custom} resources)")
+        urns = {r.urn for r in members}
+        nodes: dict[str, Tree] = {}
+        for r in members:
+            parent = nodes.get(r.parent) if r.parent in urns else None
+            nodes[r.urn] = (parent or branch).add(_label(r))
+    return root
+
+
+def type_counts(plan: Plan) -> Table:
+    """How many resources of each type, per cloud and region."""
+    table = Table(title="resources by type", show_edge=False)
+    table.add_column("cloud / region")
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    counts = Counter(
+        (r.cloud or "-", r.region or "global", r.type) for r in plan.recording.custom()
+    )
+    for (cloud, region, type_), count in sorted(counts.items()):
+        table.add_row(f"{cloud} {region}", type_, str(count))
+    return table
+
+
+def print_report(plan: Plan, console: Console, *, tree: bool = True) -> None:
+    """The plan as a person reads it."""
+    if tree:
+        console.print(resource_tree(plan))
+    console.print(type_counts(plan))
+    if plan.violations:
+        table = Table(title="policy violations", show_edge=False)
+        for column in ("level", "policy", "resource", "message"):
+            table.add_column(column)
+        for v in plan.violations:
+            resource = v.get("urn", "").rsplit("::", 1)[-1]
+            table.add_row(v["level"], v["policy"], resource, v["message"])
+        console.print(table)
+    else:
+        console.print("[green]policy: no violations[/]")
+    monthly = plan.cost.get("monthly_usd", {})
+    budget = plan.stack.fleet.budget.monthly_usd
+    status = "[red]over budget[/]" if plan.over_budget else "[green]within budget[/]"
+    console.print(
+        f"cost: ${monthly.get('min', 0):,.0f} to ${monthly.get('max', 0):,.0f} a month "
+        f"(budget ${budget:,.0f}): {status}"
+    )

@@ -1,0 +1,483 @@
+"""The fleet spec: every rule accepts a valid config and refuses an invalid one with its path."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components.spec import FleetSpec, SpecError, parse_fleet
+
+
+def problems(raw: Any) -> list[tuple[str, str]]:
+    with pytest.raises(SpecError) as caught:
+        parse_fleet(raw)
+    return caught.value.problems
+
+
+def only_problem(raw: Any) -> tuple[str, str]:
+    found = problems(raw)
+    assert len(found) == 1, found
+    return found[0]
+
+
+GCP_REGION = {
+    "cloud": "gcp",
+    "region": "us-central1",
+    "cidr": "10.30.0.0/20",
+    "pods_cidr": "10.128.0.0/14",
+    "services_cidr": "10.30.16.0/20",
+}
+
+
+def with_gcp(config: dict, **overrides: Any) -> dict:
+    config = copy.deepcopy(config)
+    config["gcp_project"] = "llm-dev-project"
+    config["regions"].append({**GCP_REGION, **overrides})
+    return config
+
+
+def pool(**fields: Any) -> dict:
+    return {"name": "gpu", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 2, **fields}
+
+
+def with_pools(config: dict, *pools: dict, region: int = 0) -> dict:
+    config["regions"][region].setdefault("cluster", {})["gpu_pools"] = list(pools)
+    return config
+
+
+class TestFleetBasics:
+    def test_a_minimal_fleet_parses_with_production_safe_defaults(self, dev_config):
+        fleet = parse_fleet(dev_config)
+        region = fleet.regions[0]
+        assert region.zone_names == ("us-east-1a", "us-east-1b")
+        assert region.network.flow_logs is True
+        assert region.cluster.public_access_cidrs == []
+        assert region.cluster.gpu_pools == []
+
+    def test_environment_sets_nat_and_endpoint_defaults(self, dev_config, prod_config):
+        dev = parse_fleet(dev_config).regions[0].network
+        prod = parse_fleet(prod_config).regions[0].network
+        assert (dev.nat, dev.private_endpoints) == ("single", False)
+        assert (prod.nat, prod.private_endpoints) == ("per-zone", True)
+
+    def test_explicit_network_choices_win_over_environment_defaults(self, prod_config):
+        prod_config["regions"][0]["network"] = {"nat": "single", "private_endpoints": False}
+        network = parse_fleet(prod_config).regions[0].network
+        assert (network.nat, network.private_endpoints) == ("single", False)
+
+    def test_protection_follows_environment(self, dev_fleet, prod_fleet):
+        assert dev_fleet.protect is False
+        assert prod_fleet.protect is True
+
+    def test_labels_carry_owner_cost_centre_environment_and_extra_tags(self, dev_config):
+        dev_config["tags"] = {"team": "inference"}
+        labels = parse_fleet(dev_config).labels()
+        assert labels == {
+            "llmfleet-fleet": "llm-dev",
+            "environment": "dev",
+            "owner": "ml-platform",
+            "cost-center": "cc-1234",
+            "managed-by": "llmfleet",
+            "team": "inference",
+        }
+
+    def test_not_a_mapping(self):
+        assert only_problem(["regions"]) == (
+            "fleet",
+            "must be a mapping (the llmfleet:fleet key of the stack)",
+        )
+
+    def test_unknown_field_is_named(self, dev_config):
+        dev_config["regions"][0]["vpc_cidr"] = "10.0.0.0/16"
+        assert only_problem(dev_config) == ("fleet.regions[0].vpc_cidr", "unknown field")
+
+    def test_missing_field_is_named(self, dev_config):
+        del dev_config["owner"]
+        assert only_problem(dev_config) == ("fleet.owner", "Field required")
+
+    def test_every_problem_is_reported_at_once(self, dev_config):
+        dev_config["environment"] = "production"
+        dev_config["regions"][0]["zones"] = 0
+        paths = [path for path, _ in problems(dev_config)]
+        assert paths == ["fleet.environment", "fleet.regions[0].zones"]
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("name", "LLM_Dev"), ("name", "9llm"), ("owner", "ML Platform")],
+    )
+    def test_names_and_tags_must_be_dns_and_label_safe(self, dev_config, field, value):
+        dev_config[field] = value
+        path, message = only_problem(dev_config)
+        assert path == f"fleet.{field}"
+        assert message.startswith(f"{value!r} is not allowed; use lowercase letters, digits")
+
+    def test_fleet_name_leaves_room_for_region_names(self, dev_config):
+        dev_config["name"] = "x" * 17
+        assert only_problem(dev_config) == (
+            "fleet.name",
+            "String should have at most 16 characters",
+        )
+
+    def test_tag_keys_must_be_label_safe(self, dev_config):
+        dev_config["tags"] = {"Team Name": "x"}
+        path, _ = only_problem(dev_config)
+        assert path == "fleet.tags.Team Name.[key]"
+
+    def test_budget_must_be_positive(self, dev_config):
+        dev_config["budget"]["monthly_usd"] = 0
+        assert only_problem(dev_config)[0] == "fleet.budget.monthly_usd"
+
+    def test_at_least_one_region(self, dev_config):
+        dev_config["regions"] = []
+        assert only_problem(dev_config)[0] == "fleet.regions"
+
+
+class TestRegions:
+    def test_cloud_must_be_aws_or_gcp(self, dev_config):
+        dev_config["regions"][0]["cloud"] = "azure"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].cloud"
+        assert "'aws' or 'gcp'" in message
+
+    def test_region_must_be_in_the_catalog_for_that_cloud(self, dev_config):
+        dev_config["regions"][0]["region"] = "us-central1"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].region"
+        assert message.startswith("'us-central1' is not a known aws region; allowed: ")
+        assert "us-east-1" in message
+
+    def test_zone_count_must_exist_in_the_region(self, dev_config):
+        dev_config["regions"][0]["region"] = "us-east-2"
+        dev_config["regions"][0]["zones"] = 4
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].zones",
+            "us-east-2 has 3 zones in the catalog, not 4",
+        )
+
+    def test_regions_are_unique(self, dev_config):
+        dev_config["regions"].append({**dev_config["regions"][0], "cidr": "10.11.0.0/16"})
+        assert only_problem(dev_config) == (
+            "fleet.regions[1].region",
+            "'us-east-1' is already fleet.regions[0]",
+        )
+
+    def test_aws_and_gcp_regions_mix(self, dev_config):
+        fleet = parse_fleet(with_gcp(dev_config))
+        assert [r.key for r in fleet.regions] == ["aws-us-east-1", "gcp-us-central1"]
+        assert [r.region for r in fleet.regions_of("gcp")] == ["us-central1"]
+
+    def test_gcp_regions_need_a_project(self, dev_config):
+        config = with_gcp(dev_config)
+        del config["gcp_project"]
+        assert only_problem(config) == ("fleet.gcp_project", "required when a region is on gcp")
+
+
+class TestNetworkAddresses:
+    @pytest.mark.parametrize(
+        "cidr", ["10.0.0.0/16", "172.16.0.0/20", "192.168.0.0/16", "100.64.0.0/16"]
+    )
+    def test_private_and_shared_address_space_is_allowed(self, dev_config, cidr):
+        dev_config["regions"][0]["cidr"] = cidr
+        assert str(parse_fleet(dev_config).regions[0].cidr) == cidr
+
+    def test_public_address_space_is_refused(self, dev_config):
+        dev_config["regions"][0]["cidr"] = "8.8.0.0/16"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].cidr"
+        assert message.startswith("8.8.0.0/16 is not private address space; allowed: 10.0.0.0/8")
+
+    def test_malformed_cidr_is_refused(self, dev_config):
+        dev_config["regions"][0]["cidr"] = "10.0.0.1/16"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].cidr"
+        assert message == (
+            "'10.0.0.1/16' is not a network address; use one like 10.0.0.0/16 (host bits zero)"
+        )
+
+    @pytest.mark.parametrize(("cidr", "limit"), [("10.0.0.0/15", "/20"), ("10.0.0.0/21", "/20")])
+    def test_aws_vpc_size_is_bounded(self, dev_config, cidr, limit):
+        dev_config["regions"][0]["cidr"] = cidr
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].cidr"
+        assert message.endswith(f"is outside /16 to {limit} for aws")
+
+    def test_region_networks_must_not_overlap(self, dev_config):
+        dev_config["regions"].append(
+            {"cloud": "aws", "region": "us-west-2", "cidr": "10.10.128.0/17"}
+        )
+        assert only_problem(dev_config) == (
+            "fleet.regions[1].cidr",
+            "overlaps fleet.regions[0].cidr 10.10.0.0/16",
+        )
+
+    def test_secondary_ranges_must_not_overlap_other_regions(self, dev_config):
+        config = with_gcp(dev_config, pods_cidr="10.8.0.0/14")
+        assert only_problem(config) == (
+            "fleet.regions[1].pods_cidr",
+            "overlaps fleet.regions[0].cidr 10.10.0.0/16",
+        )
+
+    def test_secondary_ranges_must_not_overlap_their_own_subnet(self, dev_config):
+        config = with_gcp(dev_config, services_cidr="10.30.0.0/24")
+        assert only_problem(config) == (
+            "fleet.regions[1].services_cidr",
+            "10.30.0.0/24 overlaps cidr 10.30.0.0/20",
+        )
+
+    def test_gcp_regions_require_secondary_ranges(self, dev_config):
+        config = with_gcp(dev_config)
+        del config["regions"][1]["pods_cidr"]
+        assert only_problem(config) == (
+            "fleet.regions[1].pods_cidr",
+            "required for gcp regions (a /21 or larger private range)",
+        )
+
+    def test_gcp_pod_range_must_be_large_enough(self, dev_config):
+        config = with_gcp(dev_config, pods_cidr="10.128.0.0/22")
+        assert only_problem(config) == (
+            "fleet.regions[1].pods_cidr",
+            "/22 is too small; allowed: /21 or larger",
+        )
+
+    def test_secondary_ranges_are_refused_on_aws(self, dev_config):
+        dev_config["regions"][0]["pods_cidr"] = "10.128.0.0/14"
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].pods_cidr",
+            "only for gcp regions; on aws pods take VPC addresses",
+        )
+
+    def test_gcp_ranges_stay_clear_of_gke_control_planes(self, dev_config):
+        config = with_gcp(dev_config, cidr="172.16.0.0/20")
+        assert only_problem(config) == (
+            "fleet.regions[1].cidr",
+            "172.16.0.0/20 overlaps 172.16.0.0/16, kept for GKE control planes",
+        )
+
+
+class TestClusters:
+    def test_kubernetes_version_is_a_supported_minor(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"kubernetes_version": "1.19"}
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].cluster.kubernetes_version"
+        assert "use a minor version from 1.28 to 1.39" in message
+
+    def test_api_server_is_never_opened_to_the_world(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"public_access_cidrs": ["0.0.0.0/0"]}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cluster.public_access_cidrs[0]",
+            "0.0.0.0/0 opens the API server to the internet; list your CIDRs",
+        )
+
+    def test_system_pool_min_not_above_max(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"system_pool": {"min_nodes": 5, "max_nodes": 3}}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cluster.system_pool.min_nodes",
+            "5 is above max_nodes 3",
+        )
+
+
+class TestGpuPools:
+    def test_a_pool_resolves_to_a_catalog_instance_type(self, dev_config):
+        fleet = parse_fleet(with_pools(dev_config, pool(spot=True)))
+        region = fleet.regions[0]
+        chosen = region.instance_type_for(region.cluster.gpu_pools[0])
+        assert chosen.accelerator == "nvidia-l4"
+        assert chosen.accelerator_count == 1
+        assert "us-east-1" in chosen.regions
+
+    def test_unknown_accelerator(self, dev_config):
+        path, message = only_problem(with_pools(dev_config, pool(accelerator="nvidia-v100")))
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].accelerator"
+        assert message.startswith("unknown accelerator 'nvidia-v100'; allowed: ")
+        assert "nvidia-l4" in message
+
+    def test_accelerator_count_must_exist_for_that_accelerator(self, dev_config):
+        path, message = only_problem(
+            with_pools(dev_config, pool(accelerator="nvidia-h100-80gb", count=3))
+        )
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].accelerator"
+        assert message.startswith("aws offers 'nvidia-h100-80gb' with 8 per node, not 3")
+
+    def test_tpu_pools_only_on_gcp(self, dev_config):
+        path, message = only_problem(with_pools(dev_config, pool(accelerator="tpu-v5e", count=4)))
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].accelerator"
+        assert message == "TPUs are only offered on gcp, not aws"
+
+    def test_topology_only_for_tpu_pools(self, dev_config):
+        assert only_problem(with_pools(dev_config, pool(tpu_topology="2x4"))) == (
+            "fleet.regions[0].cluster.gpu_pools[0].tpu_topology",
+            "only for TPU pools",
+        )
+
+    def test_min_nodes_not_above_max_nodes(self, dev_config):
+        assert only_problem(with_pools(dev_config, pool(min_nodes=3, max_nodes=2))) == (
+            "fleet.regions[0].cluster.gpu_pools[0].min_nodes",
+            "3 is above max_nodes 2",
+        )
+
+    def test_pool_names_unique_in_a_region(self, dev_config):
+        config = with_pools(dev_config, pool(), pool())
+        assert only_problem(config) == (
+            "fleet.regions[0].cluster.gpu_pools[1].name",
+            "'gpu' is already used by gpu_pools[0]",
+        )
+
+    def test_explicit_instance_type_must_carry_the_pool_accelerator(self, dev_config):
+        config = with_pools(dev_config, pool(instance_type="p5.48xlarge"))
+        path, message = only_problem(config)
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].instance_type"
+        assert message == "p5.48xlarge carries 8 x nvidia-h100-80gb, not 1 x nvidia-l4"
+
+    def test_explicit_instance_type_must_be_known(self, dev_config):
+        config = with_pools(dev_config, pool(instance_type="x9.huge"))
+        path, message = only_problem(config)
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].instance_type"
+        assert message.startswith("unknown aws instance type 'x9.huge'; known: ")
+
+    def test_pools_must_fit_the_accelerator_cap(self, dev_config):
+        dev_config["budget"]["max_accelerators"] = 8
+        config = with_pools(dev_config, pool(name="a", max_nodes=4), pool(name="b", max_nodes=5))
+        assert only_problem(config) == (
+            "fleet.regions[0].cluster.gpu_pools[1].max_nodes",
+            "pools reach 9 accelerators at maximum scale by this one, above "
+            "budget.max_accelerators 8",
+        )
+
+    def test_max_accelerators_counts_every_pool_at_maximum(self, dev_config):
+        fleet = parse_fleet(with_pools(dev_config, pool(max_nodes=3), pool(name="b", max_nodes=2)))
+        assert fleet.max_accelerators() == 5
+
+
+class TestModelsAndServing:
+    @pytest.fixture
+    def serving_config(self, dev_config) -> dict:
+        config = with_pools(dev_config, pool())
+        config["models"] = [{"name": "llama-3-8b", "version": "v1", "source": "hf://meta-llama/x"}]
+        config["serving"] = [
+            {"name": "chat", "model": "llama-3-8b", "version": "v1", "pool": "gpu"}
+        ]
+        return config
+
+    def test_serving_defaults_to_every_region_with_its_pool(self, serving_config):
+        fleet = parse_fleet(serving_config)
+        assert [r.region for r in fleet.serving_regions(fleet.serving[0])] == ["us-east-1"]
+
+    def test_serving_must_name_a_listed_model_version(self, serving_config):
+        serving_config["serving"][0]["version"] = "v2"
+        assert only_problem(serving_config) == (
+            "fleet.serving[0].version",
+            "llama-3-8b v2 is not in fleet.models; listed: llama-3-8b v1",
+        )
+
+    def test_serving_pool_must_exist(self, serving_config):
+        serving_config["serving"][0]["pool"] = "h100"
+        assert only_problem(serving_config) == (
+            "fleet.serving[0].pool",
+            "no fleet region has a gpu pool 'h100'",
+        )
+
+    def test_serving_regions_must_be_fleet_regions(self, serving_config):
+        serving_config["serving"][0]["regions"] = ["eu-west-1"]
+        assert only_problem(serving_config) == (
+            "fleet.serving[0].regions[0]",
+            "'eu-west-1' is not a fleet region; allowed: us-east-1",
+        )
+
+    def test_model_versions_are_unique(self, serving_config):
+        serving_config["models"].append(dict(serving_config["models"][0]))
+        assert only_problem(serving_config) == (
+            "fleet.models[1].version",
+            "llama-3-8b v1 is already fleet.models[0]",
+        )
+
+    def test_model_source_scheme(self, serving_config):
+        serving_config["models"][0]["source"] = "http://example.com/weights"
+        path, message = only_problem(serving_config)
+        assert path == "fleet.models[0].source"
+        assert "use s3://bucket/path, gs://bucket/path or hf://org/model" in message
+
+    def test_storage_primary_must_be_a_fleet_region(self, serving_config):
+        serving_config["storage"] = {"primary_region": "eu-west-1"}
+        assert only_problem(serving_config) == (
+            "fleet.storage.primary_region",
+            "'eu-west-1' is not a fleet region; allowed: us-east-1",
+        )
+
+
+# Property-based: whatever a user writes, parse_fleet either returns a FleetSpec or raises
+# SpecError with located messages; nothing else escapes.
+cidrs = st.builds(
+    lambda a, b, prefix: f"{a}.{b}.0.0/{prefix}",
+    st.sampled_from([10, 172, 192, 100, 8]),
+    st.integers(0, 255),
+    st.integers(8, 28),
+)
+region_dicts = st.fixed_dictionaries(
+    {
+        "cloud": st.sampled_from(["aws", "gcp", "azure"]),
+        "region": st.sampled_from(
+            ["us-east-1", "us-west-2", "us-central1", "europe-west4", "mars"]
+        ),
+        "cidr": cidrs,
+    },
+    optional={
+        "zones": st.integers(-1, 8),
+        "pods_cidr": cidrs,
+        "services_cidr": cidrs,
+        "cluster": st.fixed_dictionaries(
+            {},
+            optional={
+                "gpu_pools": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "name": st.sampled_from(["a", "b", "B!"]),
+                            "accelerator": st.sampled_from(
+                                ["nvidia-l4", "nvidia-h100-80gb", "tpu-v5e", "nope"]
+                            ),
+                        },
+                        optional={
+                            "count": st.integers(0, 9),
+                            "min_nodes": st.integers(-1, 5),
+                            "max_nodes": st.integers(0, 5),
+                            "spot": st.booleans(),
+                        },
+                    ),
+                    max_size=3,
+                ),
+                "public_access_cidrs": st.lists(cidrs | st.just("0.0.0.0/0"), max_size=2),
+            },
+        ),
+    },
+)
+fleet_dicts = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["llm", "LLM", "a-b", ""]),
+        "environment": st.sampled_from(["dev", "prod", "qa"]),
+        "owner": st.just("team"),
+        "cost_center": st.just("cc"),
+        "budget": st.fixed_dictionaries(
+            {"monthly_usd": st.floats(-1, 1e6, allow_nan=False)},
+            optional={"max_accelerators": st.integers(-1, 100)},
+        ),
+        "regions": st.lists(region_dicts, max_size=3),
+    },
+    optional={"gcp_project": st.just("my-project-1"), "bogus": st.none()},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fleet_dicts)
+def test_any_config_parses_or_fails_with_located_messages(raw):
+    try:
+        fleet = parse_fleet(raw)
+    except SpecError as error:
+        assert error.problems
+        for path, message in error.problems:
+            assert path.startswith("fleet")
+            assert message
+    else:
+        assert isinstance(fleet, FleetSpec)
