@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+import policies
+from llmfleet.policy import evaluate
 from llmfleet.recorder import Recording, record
 from llmfleet.stackfile import Project, StackConfig
 
@@ -60,11 +62,12 @@ def run_program(project: Project, stack: StackConfig) -> Recording:
 
 
 def make_plan(project: Project, stack: StackConfig) -> Plan:
-    """Record the stack's resources; the policy and cost sections start empty."""
+    """Record the stack's resources and judge them with the policy pack's rules."""
     recording = run_program(project, stack)
+    violations = evaluate(recording, policies.POLICIES, policies.ENFORCEMENT)
     cost = {
         "monthly_usd": {"min": 0.0, "max": 0.0},
         "budget_usd": stack.fleet.budget.monthly_usd,
         "by_region": {},
     }
-    return Plan(stack=stack, recording=recording, cost=cost)
+    return Plan(stack=stack, recording=recording, violations=violations, cost=cost)

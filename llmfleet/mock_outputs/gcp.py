@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import ipaddress
 from typing import Any
 
 PROJECT = "llmfleet-project"
@@ -55,8 +57,61 @@ def _service_account(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _kms_key_ring(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project") or PROJECT
+    ring = inputs.get("name") or f"{name}-{_hex('keyRing', name)}"
+    location = inputs.get("location")
+    return {"id": f"projects/{project}/locations/{location}/keyRings/{ring}", "name": ring}
+
+
+def _kms_crypto_key(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    key = inputs.get("name") or f"{name}-{_hex('cryptoKey', name)}"
+    return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{key}", "name": key}
+
+
+def _gke_endpoint(name: str, private: dict[str, Any]) -> str:
+    """The private endpoint (in the control-plane /28) or a public address."""
+    if private.get("enablePrivateEndpoint") and private.get("masterIpv4CidrBlock"):
+        return str(ipaddress.ip_network(private["masterIpv4CidrBlock"])[2])
+    octets = bytes.fromhex(_hex("gke", name, length=4))
+    return f"34.{octets[0]}.{octets[1]}.{octets[2]}"
+
+
+def _gke_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project") or PROJECT
+    location = inputs.get("location")
+    cluster = inputs.get("name") or f"{name}-{_hex('cluster', name)}"
+    path = f"projects/{project}/locations/{location}/clusters/{cluster}"
+    ca = f"-----BEGIN CERTIFICATE-----\nmock-ca-{_hex('ca', name)}\n-----END CERTIFICATE-----\n"
+    return {
+        "id": path,
+        "name": cluster,
+        "location": location,
+        "endpoint": _gke_endpoint(name, inputs.get("privateClusterConfig") or {}),
+        "masterAuth": {
+            "clusterCaCertificate": base64.b64encode(ca.encode()).decode(),
+            "clientCertificateConfig": {"issueClientCertificate": False},
+        },
+        "masterVersion": inputs.get("minMasterVersion") or "",
+        "selfLink": f"https://container.googleapis.com/v1/{path}",
+    }
+
+
+def _gke_node_pool(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project") or PROJECT
+    pool = inputs.get("name") or f"{name}-{_hex('nodePool', name)}"
+    return {
+        "id": f"{project}/{inputs.get('location')}/{inputs.get('cluster')}/{pool}",
+        "name": pool,
+    }
+
+
 OUTPUTS: dict[str, Any] = {
     "gcp:serviceaccount/account:Account": _service_account,
+    "gcp:kms/keyRing:KeyRing": _kms_key_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:container/nodePool:NodePool": _gke_node_pool,
 }
 
 

@@ -1,0 +1,7 @@
+"""Builds the llmfleet policy pack: `pulumi preview --policy-pack policies`."""
+
+from pulumi_policy import PolicyPack
+
+from policies import ENFORCEMENT, PACK_NAME, POLICIES
+
+PolicyPack(name=PACK_NAME, enforcement_level=ENFORCEMENT, policies=POLICIES)
