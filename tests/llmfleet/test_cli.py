@@ -1,0 +1,177 @@
+"""`llmfleet plan`: exit codes, messages and the plan JSON contract of shared/DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmfleet.cli import main
+from tests.conftest import DEV_FLEET, REPO
+
+EXAMPLE_STACKS = ["dev", "prod-aws", "prod-gcp", "hybrid"]
+
+
+def make_project(tmp_path: Path, stacks: dict[str, str], program: str | None = None) -> Path:
+    """A throwaway Pulumi project: the real program unless ``program`` replaces it."""
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: llmfleet\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n"
+    )
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    source = program or (REPO / "stacks" / "__main__.py").read_text()
+    (folder / "__main__.py").write_text(textwrap.dedent(source))
+    for name, text in stacks.items():
+        (folder / f"Pulumi.{name}.yaml").write_text(text)
+    return tmp_path
+
+
+def stack_text(fleet: dict) -> str:
+    return yaml.safe_dump({"config": {"llmfleet:fleet": fleet}})
+
+
+def plan(project: Path, *args: str) -> int:
+    return main(["plan", *args, "--project", str(project)])
+
+
+class TestUsageAndConfigErrors:
+    def test_unknown_stack_lists_the_available_ones(self, capsys):
+        assert plan(REPO, "staging") == 2
+        err = capsys.readouterr().err
+        assert "unknown stack 'staging'" in err
+        assert "available stacks: dev, hybrid, prod-aws, prod-gcp" in err
+
+    def test_unreadable_yaml_names_file_and_line(self, tmp_path, capsys):
+        project = make_project(tmp_path, {"bad": "config:\n  llmfleet:fleet: [\n"})
+        assert plan(project, "bad") == 2
+        err = capsys.readouterr().err
+        assert "Pulumi.bad.yaml: invalid YAML at line 3" in err
+
+    def test_stack_without_fleet_key(self, tmp_path, capsys):
+        project = make_project(tmp_path, {"empty": "config:\n  aws:region: us-east-1\n"})
+        assert plan(project, "empty") == 2
+        assert "config has no 'llmfleet:fleet' key" in capsys.readouterr().err
+
+    def test_invalid_config_prints_every_path_and_builds_nothing(self, tmp_path, capsys):
+        fleet = {**DEV_FLEET, "environment": "qa"}
+        fleet["regions"] = [{**DEV_FLEET["regions"][0], "cidr": "8.8.0.0/16"}]
+        project = make_project(tmp_path, {"bad": stack_text(fleet)})
+        out_json = tmp_path / "plan.json"
+        assert plan(project, "bad", "--json", str(out_json)) == 2
+        captured = capsys.readouterr()
+        assert "invalid configuration in stack 'bad'" in captured.err
+        assert "fleet.environment: Input should be 'dev', 'staging' or 'prod'" in captured.err
+        assert "fleet.regions[0].cidr: 8.8.0.0/16 is not private address space" in captured.err
+        assert not out_json.exists()
+        assert captured.out == ""
+
+    def test_missing_stack_argument_is_a_usage_error(self):
+        with pytest.raises(SystemExit) as exited:
+            main(["plan"])
+        assert exited.value.code == 2
+
+    def test_no_traceback_from_the_installed_command(self):
+        done = subprocess.run(
+            [sys.executable, "-m", "llmfleet.cli", "plan", "nope", "--project", str(REPO)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr
+        assert "unknown stack 'nope'" in done.stderr
+
+
+class TestPolicyExitCode:
+    def test_a_mandatory_violation_exits_1_and_is_in_the_json(self, tmp_path, capsys):
+        program = """
+            import pulumi_aws as aws
+            aws.ec2.Vpc("hand-made", cidr_block="10.9.0.0/16", region="us-east-1", tags={})
+        """
+        project = make_project(tmp_path, {"dev": stack_text(DEV_FLEET)}, program=program)
+        out_json = tmp_path / "plan.json"
+        assert plan(project, "dev", "--json", str(out_json)) == 1
+        violations = json.loads(out_json.read_text())["policy"]["violations"]
+        assert [(v["policy"], v["level"]) for v in violations] == [
+            ("required-ownership-tags", "mandatory")
+        ]
+        assert "required-ownership-tags" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def example_plans(tmp_path_factory) -> dict[str, tuple[int, dict]]:
+    """Each example stack planned once, with its exit code and JSON."""
+    plans = {}
+    for stack in EXAMPLE_STACKS:
+        out_json = tmp_path_factory.mktemp(stack) / "plan.json"
+        code = main(["plan", stack, "--project", str(REPO), "--json", str(out_json), "--no-tree"])
+        plans[stack] = (code, json.loads(out_json.read_text()))
+    return plans
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+class TestExampleStacks:
+    def test_plans_clean(self, example_plans, stack):
+        code, body = example_plans[stack]
+        assert body["policy"]["violations"] == []
+        assert code == 0
+
+    def test_json_has_the_design_shape(self, example_plans, stack):
+        _, body = example_plans[stack]
+        assert set(body) == {"stack", "resources", "policy", "cost"}
+        assert body["stack"] == stack
+        assert set(body["cost"]) == {"monthly_usd", "budget_usd", "by_region"}
+        assert set(body["cost"]["monthly_usd"]) == {"min", "max"}
+        for resource in body["resources"]:
+            assert set(resource) == {
+                "urn",
+                "type",
+                "name",
+                "parent",
+                "cloud",
+                "region",
+                "dependencies",
+                "provider",
+                "protect",
+                "inputs",
+            }
+
+    def test_every_resource_has_a_cloud_and_region(self, example_plans, stack):
+        _, body = example_plans[stack]
+        resources = [r for r in body["resources"] if r["type"] != "llmfleet:fleet:Fleet"]
+        assert resources
+        for resource in resources:
+            assert resource["cloud"] in ("aws", "gcp"), resource["urn"]
+            assert resource["region"], resource["urn"]
+
+    def test_every_resource_of_a_region_carries_that_region(self, example_plans, stack):
+        _, body = example_plans[stack]
+        by_urn = {r["urn"]: r for r in body["resources"]}
+        stacks = [r for r in body["resources"] if r["type"] == "llmfleet:fleet:RegionStack"]
+        assert stacks
+        for region_stack in stacks:
+            below = [r for r in body["resources"] if _under(r, region_stack["urn"], by_urn)]
+            assert below
+            assert {r["region"] for r in below} == {region_stack["region"]}
+
+    def test_dependencies_never_cross_regions(self, example_plans, stack):
+        _, body = example_plans[stack]
+        by_urn = {r["urn"]: r for r in body["resources"]}
+        for resource in body["resources"]:
+            for urn in resource["dependencies"]:
+                other = by_urn[urn]["region"]
+                assert other in (resource["region"], "global"), (resource["urn"], urn)
+
+
+def _under(resource: dict, ancestor: str, by_urn: dict) -> bool:
+    parent = resource["parent"]
+    while parent:
+        if parent == ancestor:
+            return True
+        parent = by_urn[parent]["parent"]
+    return False
