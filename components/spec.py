@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal
 
@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -64,6 +65,10 @@ ALLOWED_RANGES = tuple(
 
 GCP_CONTROL_PLANE_RANGE = ipaddress.ip_network("172.16.0.0/16")
 """Where GKE private control planes get their /28s; region networks must stay clear of it."""
+
+
+PublishedModels = Mapping[tuple[str, str], str]
+"""(model name, version) -> the source that version was published from."""
 
 
 class RuleViolation(ValueError):
@@ -532,6 +537,19 @@ class FleetSpec(_Spec):
         return self
 
     @model_validator(mode="after")
+    def _published_versions_immutable(self, info: ValidationInfo) -> FleetSpec:
+        published: PublishedModels = (info.context or {}).get("published") or {}
+        for i, model in enumerate(self.models):
+            source = published.get((model.name, model.version))
+            if source is not None and source != model.source:
+                raise RuleViolation(
+                    ("models", i, "source"),
+                    f"{model.name} {model.version} was published from {source}; a published "
+                    "version is immutable: publish the new weights as a new version",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _serving_references(self) -> FleetSpec:
         versions = {(m.name, m.version) for m in self.models}
         by_region = {r.region: r for r in self.regions}
@@ -625,14 +643,36 @@ _PATTERN_HINTS = {
 }
 
 
-def parse_fleet(raw: Any) -> FleetSpec:
+def read_published_models(document: Any, origin: str = "models.lock.yaml") -> PublishedModels:
+    """The ledger of published model versions: ``{name: {version: source}}``.
+
+    Raises SpecError naming ``origin`` when the document has another shape.
+    """
+    if document is None:
+        return {}
+    if not isinstance(document, dict) or not all(
+        isinstance(versions, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items())
+        for versions in document.values()
+    ):
+        raise SpecError([(origin, "expected {model name: {version: source}}")])
+    return {
+        (name, str(version)): source
+        for name, versions in document.items()
+        for version, source in versions.items()
+    }
+
+
+def parse_fleet(raw: Any, published: PublishedModels | None = None) -> FleetSpec:
     """Validate the ``llmfleet:fleet`` mapping of a stack file into a FleetSpec.
 
+    ``published`` maps (model name, version) to the source each version was published from
+    (stacks/models.lock.yaml); a listed version must keep its source.
     Raises SpecError listing every problem with its path in the stack file.
     """
     if not isinstance(raw, dict):
         raise SpecError([("fleet", "must be a mapping (the llmfleet:fleet key of the stack)")])
     try:
-        return FleetSpec.model_validate(raw)
+        return FleetSpec.model_validate(raw, context={"published": published or {}})
     except ValidationError as error:
         raise SpecError(_problems(error)) from None

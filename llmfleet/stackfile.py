@@ -9,9 +9,10 @@ from typing import Any
 
 import yaml
 
-from components.spec import FleetSpec, parse_fleet
+from components.spec import FleetSpec, parse_fleet, read_published_models
 
 FLEET_KEY = "llmfleet:fleet"
+MODELS_LOCK = "models.lock.yaml"
 
 
 class UsageError(Exception):
@@ -78,7 +79,9 @@ def load_stack(project: Project, stack: str) -> StackConfig:
     config = document["config"]
     if FLEET_KEY not in config:
         raise UsageError(f"{path}: config has no '{FLEET_KEY}' key (the fleet definition)")
-    fleet = parse_fleet(config[FLEET_KEY])
+    lock = project.stacks_dir / MODELS_LOCK
+    published = read_published_models(_read_yaml(lock), str(lock)) if lock.is_file() else {}
+    fleet = parse_fleet(config[FLEET_KEY], published)
     return StackConfig(
         name=stack,
         path=path,

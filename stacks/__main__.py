@@ -4,15 +4,23 @@
 `llmfleet plan NAME` runs it offline under Pulumi's mock runtime.
 """
 
+from pathlib import Path
+
 import pulumi
+import yaml
 
 from components.fleet import Fleet
-from components.spec import SpecError, parse_fleet
+from components.spec import SpecError, parse_fleet, read_published_models
+
+MODELS_LOCK = Path(__file__).parent / "models.lock.yaml"
 
 
 def main() -> None:
     try:
-        spec = parse_fleet(pulumi.Config("llmfleet").require_object("fleet"))
+        published = {}
+        if MODELS_LOCK.is_file():
+            published = read_published_models(yaml.safe_load(MODELS_LOCK.read_text()))
+        spec = parse_fleet(pulumi.Config("llmfleet").require_object("fleet"), published)
     except SpecError as error:
         # RunError reports the message without a Python traceback.
         raise pulumi.RunError(f"invalid llmfleet:fleet configuration:\n{error}") from None
@@ -25,5 +33,6 @@ def main() -> None:
         },
     )
     pulumi.export("kubeconfigs", {name: r.kubeconfig for name, r in fleet.regions.items()})
+
 
 main()

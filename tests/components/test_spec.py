@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.spec import FleetSpec, SpecError, parse_fleet
+from components.spec import FleetSpec, SpecError, parse_fleet, read_published_models
 
 
 def problems(raw: Any) -> list[tuple[str, str]]:
@@ -399,6 +399,29 @@ class TestModelsAndServing:
         path, message = only_problem(serving_config)
         assert path == "fleet.models[0].source"
         assert "use s3://bucket/path, gs://bucket/path or hf://org/model" in message
+
+    def test_a_published_version_keeps_its_source(self, serving_config):
+        published = read_published_models({"llama-3-8b": {"v1": "hf://meta/x"}})
+        assert parse_fleet(serving_config, published).models[0].source == "hf://meta/x"
+
+    def test_changing_a_published_version_is_refused(self, serving_config):
+        published = read_published_models({"llama-3-8b": {"v1": "hf://meta/old"}})
+        with pytest.raises(SpecError) as caught:
+            parse_fleet(serving_config, published)
+        assert caught.value.problems == [
+            (
+                "fleet.models[0].source",
+                "llama-3-8b v1 was published from hf://meta/old; a published version is "
+                "immutable: publish the new weights as a new version",
+            )
+        ]
+
+    def test_malformed_ledger_is_refused(self):
+        with pytest.raises(SpecError) as caught:
+            read_published_models(["llama"], "stacks/models.lock.yaml")
+        assert caught.value.problems == [
+            ("stacks/models.lock.yaml", "expected {model name: {version: source}}")
+        ]
 
     def test_storage_primary_must_be_a_fleet_region(self, serving_config):
         serving_config["storage"] = {"primary_region": "eu-west-1"}
