@@ -356,7 +356,7 @@ class TestModelsAndServing:
     @pytest.fixture
     def serving_config(self, dev_config) -> dict:
         config = with_pools(dev_config, pool())
-        config["models"] = [{"name": "llama-3-8b", "version": "v1", "source": "hf://meta-llama/x"}]
+        config["models"] = [{"name": "llama-3-8b", "version": "v1", "source": "hf://meta/x"}]
         config["serving"] = [
             {"name": "chat", "model": "llama-3-8b", "version": "v1", "pool": "gpu"}
         ]
