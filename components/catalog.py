@@ -171,7 +171,11 @@ def resolve(cloud: Cloud, accelerator_name: str, count: int, region_name: str) -
     accelerator(accelerator_name)
     candidates = instance_types(cloud, accelerator_name)
     if not candidates:
-        raise CatalogError(f"accelerator '{accelerator_name}' is not offered on {cloud}")
+        offered = sorted({t.accelerator for t in instance_types(cloud)})
+        raise CatalogError(
+            f"accelerator '{accelerator_name}' is not offered on {cloud}; "
+            f"{cloud} offers: {', '.join(offered)}"
+        )
     with_count = [t for t in candidates if t.accelerator_count == count]
     if not with_count:
         counts = sorted({t.accelerator_count for t in candidates})

@@ -101,6 +101,11 @@ def _check_private(network: IPv4Network, loc: tuple[str | int, ...]) -> None:
         )
 
 
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
+CLOUDWATCH_RETENTION_DAYS += (1096, 1827, 2192, 2557, 2922, 3288, 3653)
+"""The retention periods CloudWatch Logs accepts."""
+
+
 class BudgetSpec(_Spec):
     """What the fleet may cost and how many accelerators it may run at most."""
 
@@ -121,8 +126,16 @@ class NetworkSpec(_Spec):
     without the NAT. Default: on in prod and staging, off in dev."""
     flow_logs: bool = True
     """VPC flow logs (AWS to CloudWatch Logs, GCP subnet flow logs)."""
-    flow_log_retention_days: int = Field(default=90, ge=1, le=3653)
-    """How long AWS flow-log records are kept."""
+    flow_log_retention_days: int = 90
+    """How long AWS flow-log records are kept: a CloudWatch Logs retention period."""
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, days: int) -> int:
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            allowed = ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+            raise RuleViolation((), f"{days} is not allowed; use one of {allowed}")
+        return days
 
 
 class GpuPoolSpec(_Spec):

@@ -1,0 +1,1 @@
+"""AWS components: network, cluster, storage and routing on pulumi-aws v7."""

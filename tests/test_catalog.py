@@ -1,0 +1,248 @@
+"""The accelerator catalog: its data is complete and consistent, and lookups explain failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from urllib.parse import urlparse
+
+import pytest
+
+from components import catalog
+from components.catalog import CatalogError, InstanceType
+
+ALL_TYPES = [t for cloud in catalog.CLOUDS for t in catalog.instance_types(cloud)]
+TPU_TYPES = [t for t in ALL_TYPES if catalog.accelerator(t.accelerator).kind == "tpu"]
+GCP_GPU_TYPES = [t for t in ALL_TYPES if t.cloud == "gcp" and t not in TPU_TYPES]
+AWS_TYPES = [t for t in ALL_TYPES if t.cloud == "aws"]
+
+
+def type_id(t: InstanceType) -> str:
+    return f"{t.cloud}:{t.name}"
+
+
+def offered_regions(cloud: catalog.Cloud, accelerator: str, count: int) -> list[str]:
+    return sorted(
+        {
+            region
+            for t in catalog.instance_types(cloud, accelerator)
+            if t.accelerator_count == count
+            for region in t.regions
+        }
+    )
+
+
+def test_the_catalog_covers_every_accelerator_family_it_was_asked_for():
+    assert set(catalog.accelerators()) == {
+        "nvidia-l4",
+        "nvidia-a10g",
+        "nvidia-l40s",
+        "nvidia-a100-40gb",
+        "nvidia-a100-80gb",
+        "nvidia-h100-80gb",
+        "nvidia-h200",
+        "tpu-v5e",
+        "tpu-v6e",
+    }
+
+
+def test_every_accelerator_is_carried_by_some_instance_type():
+    carried = {t.accelerator for t in ALL_TYPES}
+    assert carried == set(catalog.accelerators())
+
+
+@pytest.mark.parametrize("t", ALL_TYPES, ids=type_id)
+class TestEveryInstanceType:
+    def test_names_a_catalog_accelerator(self, t: InstanceType):
+        assert t.accelerator in catalog.accelerators()
+
+    def test_has_a_positive_shape(self, t: InstanceType):
+        assert t.accelerator_count > 0
+        assert t.vcpu > 0
+        assert t.memory_gib > 0
+        assert t.local_nvme_gib >= 0
+
+    def test_spot_is_positive_and_below_on_demand(self, t: InstanceType):
+        assert t.on_demand_usd_hour > 0
+        assert t.spot_usd_hour is None or 0 < t.spot_usd_hour < t.on_demand_usd_hour
+
+    def test_is_offered_only_in_catalog_regions_of_its_cloud(self, t: InstanceType):
+        assert t.regions, "a type offered nowhere is dead data"
+        assert len(set(t.regions)) == len(t.regions)
+        assert set(t.regions) <= set(catalog.regions(t.cloud))
+
+    def test_prices_name_a_public_source_and_the_date_they_were_read(self, t: InstanceType):
+        source = urlparse(t.price_source)
+        assert source.scheme == "https" and source.netloc, t.price_source
+        assert dt.date.fromisoformat(t.price_date) <= dt.date.today()
+
+
+@pytest.mark.parametrize("t", TPU_TYPES, ids=type_id)
+def test_tpu_types_are_gcp_slices_with_a_topology_matching_their_chips(t: InstanceType):
+    assert t.cloud == "gcp"
+    assert t.gke_accelerator is None
+    assert t.tpu_topology is not None
+    chips = math.prod(int(side) for side in t.tpu_topology.split("x"))
+    assert chips == t.accelerator_count
+
+
+@pytest.mark.parametrize("t", GCP_GPU_TYPES, ids=type_id)
+def test_gcp_gpu_types_name_their_gke_guest_accelerator(t: InstanceType):
+    assert t.gke_accelerator and t.gke_accelerator.startswith("nvidia-")
+    assert t.tpu_topology is None
+
+
+@pytest.mark.parametrize("t", AWS_TYPES, ids=type_id)
+def test_aws_types_carry_no_gcp_attachment_fields(t: InstanceType):
+    assert t.gke_accelerator is None
+    assert t.tpu_topology is None
+
+
+def test_gke_accelerator_strings_per_machine_family():
+    by_family = {t.name.rsplit("-", 1)[0]: t.gke_accelerator for t in GCP_GPU_TYPES}
+    assert by_family == {
+        "g2-standard": "nvidia-l4",
+        "a2-highgpu": "nvidia-tesla-a100",
+        "a2-ultragpu": "nvidia-a100-80gb",
+        "a3-highgpu": "nvidia-h100-80gb",
+        "a3-megagpu": "nvidia-h100-mega-80gb",
+        "a3-ultragpu": "nvidia-h200-141gb",
+    }
+
+
+class TestRegions:
+    @pytest.mark.parametrize("cloud", catalog.CLOUDS)
+    def test_zones_are_unique_and_belong_to_their_region(self, cloud):
+        for name, region in catalog.regions(cloud).items():
+            assert region.zones, name
+            assert len(set(region.zones)) == len(region.zones), name
+            assert all(zone.startswith(name) for zone in region.zones), name
+
+    @pytest.mark.parametrize(
+        ("cloud", "region"),
+        [
+            ("aws", "us-east-1"),
+            ("aws", "us-west-2"),
+            ("gcp", "us-central1"),
+            ("gcp", "us-east4"),
+            ("gcp", "europe-west4"),
+        ],
+    )
+    def test_example_stack_regions_offer_l4s_and_h100s(self, cloud, region):
+        assert catalog.resolve(cloud, "nvidia-l4", 1, region)
+        assert catalog.resolve(cloud, "nvidia-h100-80gb", 8, region)
+
+    def test_eu_west_1_offers_a10g_but_neither_l4_nor_h100(self):
+        assert catalog.resolve("aws", "nvidia-a10g", 1, "eu-west-1").name == "g5.xlarge"
+        for accelerator, count in (("nvidia-l4", 1), ("nvidia-h100-80gb", 8)):
+            with pytest.raises(CatalogError, match="is not offered in aws eu-west-1"):
+                catalog.resolve("aws", accelerator, count, "eu-west-1")
+
+    def test_us_central1_offers_a_tpu_v5e_slice(self):
+        assert catalog.resolve("gcp", "tpu-v5e", 4, "us-central1").name == "ct5lp-hightpu-4t"
+
+
+class TestGpuMemory:
+    @pytest.mark.parametrize(
+        ("cloud", "name", "gib"),
+        [
+            ("aws", "g5.xlarge", 24),
+            ("aws", "p5.48xlarge", 640),
+            ("aws", "p5en.48xlarge", 1128),
+            ("gcp", "g2-standard-96", 192),
+            ("gcp", "a2-ultragpu-8g", 640),
+            ("gcp", "ct6e-standard-8t", 256),
+        ],
+    )
+    def test_is_accelerator_memory_times_count(self, cloud, name, gib):
+        assert catalog.instance_type(cloud, name).gpu_memory_gib == gib
+
+
+class TestResolve:
+    @pytest.mark.parametrize("t", ALL_TYPES, ids=type_id)
+    def test_picks_the_cheapest_type_with_that_count_in_the_region(self, t: InstanceType):
+        for region in t.regions:
+            chosen = catalog.resolve(t.cloud, t.accelerator, t.accelerator_count, region)
+            assert chosen.accelerator == t.accelerator
+            assert chosen.accelerator_count == t.accelerator_count
+            assert region in chosen.regions
+            assert chosen.on_demand_usd_hour <= t.on_demand_usd_hour
+
+    @pytest.mark.parametrize(
+        ("cloud", "accelerator", "count", "region", "expected"),
+        [
+            ("aws", "nvidia-l4", 1, "us-east-1", "g6.xlarge"),
+            ("aws", "nvidia-h100-80gb", 8, "us-east-1", "p5.48xlarge"),
+            ("aws", "nvidia-h200", 8, "us-east-2", "p5en.48xlarge"),
+            ("gcp", "nvidia-l4", 1, "us-central1", "g2-standard-4"),
+            ("gcp", "nvidia-h100-80gb", 8, "us-central1", "a3-highgpu-8g"),
+            ("gcp", "tpu-v6e", 8, "europe-west4", "ct6e-standard-8t"),
+        ],
+    )
+    def test_typical_requests(self, cloud, accelerator, count, region, expected):
+        assert catalog.resolve(cloud, accelerator, count, region).name == expected
+
+    def test_an_unoffered_count_names_the_counts_offered(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.resolve("aws", "nvidia-l4", 3, "us-east-1")
+        assert str(error.value) == "aws offers 'nvidia-l4' with 1, 4, 8 per node, not 3"
+
+    def test_an_unoffered_region_names_the_regions_offered(self):
+        offered = offered_regions("gcp", "tpu-v6e", 8)
+        elsewhere = next(r for r in catalog.regions("gcp") if r not in offered)
+        with pytest.raises(CatalogError) as error:
+            catalog.resolve("gcp", "tpu-v6e", 8, elsewhere)
+        assert str(error.value) == (
+            f"'tpu-v6e' x8 is not offered in gcp {elsewhere}; offered in: {', '.join(offered)}"
+        )
+
+    def test_an_unknown_accelerator_names_the_known_ones(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.resolve("aws", "nvidia-b200", 8, "us-east-1")
+        message = str(error.value)
+        assert message.startswith("unknown accelerator 'nvidia-b200'; known: ")
+        assert all(name in message for name in catalog.accelerators())
+
+    def test_an_accelerator_absent_from_the_cloud_names_what_it_offers(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.resolve("aws", "tpu-v5e", 4, "us-east-1")
+        aws_offers = sorted({t.accelerator for t in AWS_TYPES})
+        assert str(error.value) == (
+            f"accelerator 'tpu-v5e' is not offered on aws; aws offers: {', '.join(aws_offers)}"
+        )
+        assert not any(name.startswith("tpu-") for name in aws_offers)
+
+
+class TestLookups:
+    def test_an_unknown_instance_type_names_the_known_ones(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.instance_type("gcp", "n1-standard-8")
+        assert str(error.value).startswith("unknown gcp instance type 'n1-standard-8'; known: ")
+        assert "a3-highgpu-8g" in str(error.value)
+
+    def test_an_unknown_region_names_the_known_ones(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.region("aws", "mars-east-1")
+        assert str(error.value).startswith("unknown aws region 'mars-east-1'; known: ")
+        assert "eu-north-1" in str(error.value)
+
+    @pytest.mark.parametrize("cloud", catalog.CLOUDS)
+    def test_types_are_listed_fewest_accelerators_first(self, cloud):
+        counts = [t.accelerator_count for t in catalog.instance_types(cloud)]
+        assert counts == sorted(counts)
+
+    def test_hourly_price_is_spot_only_when_asked_and_offered(self):
+        t = catalog.instance_type("aws", "g6.xlarge")
+        assert t.hourly_usd(spot=True) == t.spot_usd_hour
+        assert t.hourly_usd(spot=False) == t.on_demand_usd_hour
+        no_spot = dataclasses.replace(t, spot_usd_hour=None)
+        assert no_spot.hourly_usd(spot=True) == t.on_demand_usd_hour
+
+
+@pytest.mark.parametrize("cloud", catalog.CLOUDS)
+def test_each_cloud_has_a_general_purpose_system_instance_type(cloud):
+    system = catalog.default_system_instance_type(cloud)
+    assert system
+    with pytest.raises(CatalogError):
+        catalog.instance_type(cloud, system)
