@@ -286,7 +286,8 @@ def _place(resources: list[RecordedResource]) -> None:
         clouds, regions = clouds_and_regions(r)
         cloud, region = single(clouds), single(regions)
         if region is None and not regions:
-            cloud, region = home(r)
+            home_cloud, region = home(r)
+            cloud = cloud or home_cloud
         r.cloud = r.cloud or cloud
         r.region = region or GLOBAL
     for r in resources:

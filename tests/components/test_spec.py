@@ -64,6 +64,12 @@ class TestFleetBasics:
         assert (dev.nat, dev.private_endpoints) == ("single", False)
         assert (prod.nat, prod.private_endpoints) == ("per-zone", True)
 
+    def test_flow_log_retention_is_a_cloudwatch_period(self, dev_config):
+        dev_config["regions"][0]["network"] = {"flow_log_retention_days": 100}
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].network.flow_log_retention_days"
+        assert message.startswith("100 is not allowed; use one of 1, 3, 5, 7, 14, 30, 60, 90")
+
     def test_explicit_network_choices_win_over_environment_defaults(self, prod_config):
         prod_config["regions"][0]["network"] = {"nat": "single", "private_endpoints": False}
         network = parse_fleet(prod_config).regions[0].network

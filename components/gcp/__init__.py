@@ -1,0 +1,1 @@
+"""GCP components: network, cluster, storage and routing on pulumi-gcp."""
