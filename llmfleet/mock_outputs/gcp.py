@@ -73,7 +73,7 @@ def _gke_endpoint(name: str, private: dict[str, Any]) -> str:
     """The private endpoint (in the control-plane /28) or a public address."""
     if private.get("enablePrivateEndpoint") and private.get("masterIpv4CidrBlock"):
         return str(ipaddress.ip_network(private["masterIpv4CidrBlock"])[2])
-    octets = bytes.fromhex(_hex("gke", name, length=4))
+    octets = bytes.fromhex(_hex("gke", name, length=6))
     return f"34.{octets[0]}.{octets[1]}.{octets[2]}"
 
 
