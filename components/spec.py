@@ -18,6 +18,7 @@ never read ``pulumi.Config`` themselves.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Network
@@ -90,6 +91,10 @@ class SpecError(ValueError):
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _chips(topology: str) -> int:
+    return math.prod(int(side) for side in topology.split("x"))
 
 
 def _check_private(network: IPv4Network, loc: tuple[str | int, ...]) -> None:
@@ -169,6 +174,10 @@ class GpuPoolSpec(_Spec):
         return self
 
 
+SYSTEM_POOL = "system"
+"""Name (and ``llmfleet.io/pool`` label) of every cluster's system node pool."""
+
+
 class SystemPoolSpec(_Spec):
     """The always-on node pool for cluster add-ons (DNS, autoscaler, device plugin)."""
 
@@ -212,6 +221,10 @@ class ClusterSpec(_Spec):
     def _pool_names_unique(self) -> ClusterSpec:
         seen: dict[str, int] = {}
         for i, pool in enumerate(self.gpu_pools):
+            if pool.name == SYSTEM_POOL:
+                raise RuleViolation(
+                    ("gpu_pools", i, "name"), f"'{SYSTEM_POOL}' is the system pool's name"
+                )
             if pool.name in seen:
                 raise RuleViolation(
                     ("gpu_pools", i, "name"),
@@ -296,6 +309,12 @@ class RegionSpec(_Spec):
                 )
             if pool.tpu_topology is not None and kind != "tpu":
                 raise RuleViolation((*loc, "tpu_topology"), "only for TPU pools")
+            if pool.tpu_topology is not None and _chips(pool.tpu_topology) % pool.count:
+                raise RuleViolation(
+                    (*loc, "tpu_topology"),
+                    f"{pool.tpu_topology} has {_chips(pool.tpu_topology)} chips, not a whole "
+                    f"number of {pool.count}-chip hosts",
+                )
             self._check_pool_type(pool, loc)
         return self
 

@@ -319,6 +319,19 @@ class TestGpuPools:
             "only for TPU pools",
         )
 
+    def test_tpu_topology_is_whole_hosts(self, prod_config):
+        tpu = pool(accelerator="tpu-v5e", count=4, tpu_topology="2x3")
+        assert only_problem(with_pools(prod_config, tpu, region=2)) == (
+            "fleet.regions[2].cluster.gpu_pools[0].tpu_topology",
+            "2x3 has 6 chips, not a whole number of 4-chip hosts",
+        )
+
+    def test_system_is_reserved_for_the_system_pool(self, dev_config):
+        assert only_problem(with_pools(dev_config, pool(name="system"))) == (
+            "fleet.regions[0].cluster.gpu_pools[0].name",
+            "'system' is the system pool's name",
+        )
+
     def test_min_nodes_not_above_max_nodes(self, dev_config):
         assert only_problem(with_pools(dev_config, pool(min_nodes=3, max_nodes=2))) == (
             "fleet.regions[0].cluster.gpu_pools[0].min_nodes",
