@@ -28,10 +28,11 @@ PUBLIC_SUBNET_BITS = 3
 MAX_ZONES = 2**ZONE_BLOCK_BITS - 1
 """Zones the layout has room for: every block but the public one."""
 
-INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "sts", "ec2")
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "sts", "eks-auth", "ec2")
 """Services private nodes reach through interface endpoints instead of the NAT: ECR for image
-pulls (its layers come from S3, through the gateway endpoint), STS for pod credentials (IRSA)
-and EC2 for the VPC CNI's address management and Karpenter's node launches. Each endpoint is
+pulls (its layers come from S3, through the gateway endpoint), STS and EKS Auth for pod
+credentials (IRSA and EKS Pod Identity) and EC2 for the VPC CNI's address management and
+Karpenter's node launches. Each endpoint is
 billed per zone-hour, so rarer callers (SSM, SQS, ELB) keep using the NAT."""
 
 ANYWHERE = "0.0.0.0/0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -77,6 +78,121 @@ def _vpc_endpoint(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": id_, "prefixListId": f"pl-{_hex('pl', name, length=8)}", "dnsEntries": []}
 
 
+def _eks_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    cluster = inputs.get("name") or f"{name}-{_hex('eks', name, length=7)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    oidc_id = _hex("oidc", cluster, length=32).upper()
+    certificate = "-----BEGIN CERTIFICATE-----\nbW9jaw==\n-----END CERTIFICATE-----\n"
+    return {
+        "id": cluster,
+        "name": cluster,
+        "arn": _arn("eks", region, f"cluster/{cluster}"),
+        "endpoint": f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": base64.b64encode(certificate.encode()).decode()},
+        "identities": [
+            {"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}
+        ],
+        "version": inputs.get("version") or "1.33",
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+        "vpcConfig": {
+            **(inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{_hex('eks-sg', cluster)}",
+            "vpcId": f"vpc-{_hex('eks-vpc', cluster)}",
+        },
+    }
+
+
+def _eks_child(kind: str, key: str):
+    """Node groups, add-ons: id ``cluster:name``, ARN under the cluster."""
+
+    def make(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        cluster = inputs.get("clusterName") or "cluster"
+        child = inputs.get(key) or f"{name}-{_hex(kind, name, length=7)}"
+        region = inputs.get("region") or DEFAULT_REGION
+        return {
+            "id": f"{cluster}:{child}",
+            key: child,
+            "arn": _arn("eks", region, f"{kind}/{cluster}/{child}/{_hex(kind, name, length=8)}"),
+            "status": "ACTIVE",
+        }
+
+    return make
+
+
+def _sqs_queue(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    queue = inputs.get("name") or f"{name}-{_hex('sqs', name, length=7)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{queue}"
+    return {"id": url, "url": url, "name": queue, "arn": _arn("sqs", region, queue)}
+
+
+def _oidc_provider(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    host = str(inputs.get("url") or f"oidc.example/{name}").removeprefix("https://")
+    arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+    return {"id": arn, "arn": arn}
+
+
+def _launch_template(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    id_ = f"lt-{_hex('lt', name)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    return {
+        "id": id_,
+        "arn": _arn("ec2", region, f"launch-template/{id_}"),
+        "latestVersion": 1,
+        "defaultVersion": 1,
+    }
+
+
+def _event_rule(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    rule = inputs.get("name") or f"{name}-{_hex('rule', name, length=7)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    return {"id": rule, "name": rule, "arn": _arn("events", region, f"rule/{rule}")}
+
+
+def _pod_identity_association(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    id_ = f"a-{_hex('pia', name)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    cluster = inputs.get("clusterName") or "cluster"
+    return {
+        "id": f"{cluster},{id_}",
+        "associationId": id_,
+        "associationArn": _arn("eks", region, f"podidentityassociation/{cluster}/{id_}"),
+    }
+
+
+def _access_entry(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    cluster = inputs.get("clusterName") or "cluster"
+    principal = inputs.get("principalArn") or name
+    region = inputs.get("region") or DEFAULT_REGION
+    return {
+        "id": f"{cluster}:{principal}",
+        "accessEntryArn": _arn("eks", region, f"access-entry/{cluster}/{_hex('ae', name)}"),
+    }
+
+
+def _s3_bucket(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # A bucket's id is its name; its ARN carries neither region nor account.
+    bucket = inputs.get("bucket") or f"{name}-{_hex('bucket', name, length=12)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    return {
+        "id": bucket,
+        "bucket": bucket,
+        "arn": f"arn:{PARTITION}:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+    }
+
+
+def _kms_alias(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    alias = inputs.get("name") or f"alias/{name}-{_hex('alias', name, length=7)}"
+    region = inputs.get("region") or DEFAULT_REGION
+    target = str(inputs.get("targetKeyId") or "")
+    target_arn = target if target.startswith("arn:") else _arn("kms", region, f"key/{target}")
+    arn = _arn("kms", region, alias)
+    return {"id": alias, "name": alias, "arn": arn, "targetKeyArn": target_arn}
+
+
 OUTPUTS = {
     "aws:ec2/vpc:Vpc": lambda name, inputs: {
         "id": f"vpc-{_hex('vpc', name)}",
@@ -100,6 +216,17 @@ OUTPUTS = {
     "aws:iam/policy:Policy": _iam_policy,
     "aws:cloudwatch/logGroup:LogGroup": _cloudwatch_log_group,
     "aws:kms/key:Key": _kms_key,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _eks_child("nodegroup", "nodeGroupName"),
+    "aws:eks/addon:Addon": _eks_child("addon", "addonName"),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
+    "aws:eks/accessEntry:AccessEntry": _access_entry,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:sqs/queue:Queue": _sqs_queue,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:kms/alias:Alias": _kms_alias,
 }
 
 
@@ -114,6 +241,12 @@ def _caller_identity(args: dict[str, Any]) -> dict[str, Any]:
 
 INVOKES = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:eks/getAddonVersion:getAddonVersion": lambda args: {
+        "addonName": args.get("addonName"),
+        "kubernetesVersion": args.get("kubernetesVersion"),
+        "version": "v1.0.0-eksbuild.1",
+        "id": args.get("addonName"),
+    },
     "aws:index/getPartition:getPartition": lambda args: {
         "partition": PARTITION,
         "dnsSuffix": "amazonaws.com",

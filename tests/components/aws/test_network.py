@@ -330,15 +330,16 @@ def test_dev_has_no_interface_endpoints_by_default(dev):
     assert dev.of_type(SG) == []
 
 
-def test_prod_reaches_ecr_sts_and_ec2_through_private_endpoints(prod):
+def test_prod_reaches_ecr_sts_eks_auth_and_ec2_through_private_endpoints(prod):
     endpoints = interface_endpoints(prod)
     assert sorted(e.inputs["serviceName"] for e in endpoints) == [
         "com.amazonaws.us-east-1.ec2",
         "com.amazonaws.us-east-1.ecr.api",
         "com.amazonaws.us-east-1.ecr.dkr",
+        "com.amazonaws.us-east-1.eks-auth",
         "com.amazonaws.us-east-1.sts",
     ]
-    assert len(INTERFACE_ENDPOINT_SERVICES) == 4
+    assert len(INTERFACE_ENDPOINT_SERVICES) == 5
     sg = prod.one(SG)
     for endpoint in endpoints:
         assert endpoint.inputs["privateDnsEnabled"] is True
@@ -357,7 +358,7 @@ def test_endpoint_security_group_allows_only_https_from_the_vpc(prod):
 
 def test_private_endpoints_can_be_asked_for_in_dev(run, dev_config):
     rec = run(network_program(with_network(dev_config, private_endpoints=True)))
-    assert len(interface_endpoints(rec)) == 4
+    assert len(interface_endpoints(rec)) == len(INTERFACE_ENDPOINT_SERVICES)
     assert rec.one(SG).inputs["ingress"][0]["cidrBlocks"] == ["10.10.0.0/16"]
 
 

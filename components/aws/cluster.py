@@ -1,0 +1,640 @@
+"""One EKS cluster per AWS region, ready for GPU serving.
+
+The control plane keeps its API endpoint private unless the region lists public CIDRs,
+encrypts Kubernetes secrets with a customer-managed KMS key (the same key encrypts node
+volumes) and logs every control-plane stream. An always-on, on-demand system node group spread
+over the private subnets runs the cluster add-ons; GPU nodes come from Karpenter
+(``components.aws.karpenter``), which scales every GPU pool from zero.
+
+Workloads get AWS credentials through EKS Pod Identity (``service_account_role``); the IAM OIDC
+provider is registered too, for tools that only speak IRSA. Nodes require IMDSv2 with a hop
+limit of 1, so pods cannot borrow a node's role from the instance metadata service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as kubernetes
+
+from components import catalog
+from components.aws.karpenter import (
+    DISCOVERY_TAG,
+    METADATA_HOP_LIMIT,
+    POOL_LABEL,
+    ROOT_DEVICE,
+    SYSTEM_POOL,
+    Karpenter,
+    KarpenterArgs,
+)
+from components.aws.network import cluster_name
+from components.spec import FleetSpec, RegionSpec, SystemPoolSpec
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+"""Every control-plane log stream; ``audit`` and ``authenticator`` answer who did what."""
+
+CONTROL_PLANE_LOG_RETENTION_DAYS = 90
+
+KEY_DELETION_WINDOW_DAYS = 30
+"""The longest window: a key scheduled for deletion by mistake can be recovered for 30 days."""
+
+SYSTEM_ROOT_VOLUME_GIB = 100
+"""Root volume of a system node: OS, add-on images and logs."""
+
+ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+"""Node daemons: nodes need pod networking to become Ready and the Pod Identity agent before
+any workload asks for credentials. DaemonSets are healthy with no nodes, so they go first."""
+
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+COREDNS_ADDON = "coredns"
+"""CoreDNS and the EBS CSI controller are Deployments: they only become healthy on nodes."""
+
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEKS_CNI_Policy",
+    # Session Manager is the break-glass shell: no SSH keys, no open ports.
+    "AmazonSSMManagedInstanceCore",
+)
+"""AWS managed policies of every node role (system and Karpenter nodes)."""
+
+KUBERNETES_SYSTEM_NAMESPACE = "kube-system"
+
+
+def _document(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def service_trust_policy(service: str) -> str:
+    """Lets one AWS service (``eks.amazonaws.com``, ``ec2.amazonaws.com``) assume the role."""
+    return _document(
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    )
+
+
+def pod_identity_trust_policy(
+    account_id: str, cluster_name: str, namespace: str, service_account: str
+) -> str:
+    """Lets EKS Pod Identity assume the role for one service account of one cluster only.
+
+    Pod Identity tags every session with the cluster, namespace and service account; matching
+    them keeps a stray association (in another cluster or namespace) from using the role.
+    """
+    return _document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    "aws:SourceAccount": account_id,
+                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                }
+            },
+        }
+    )
+
+
+def key_policy(partition: str, account_id: str, region: str, cluster_name: str) -> str:
+    """Policy of the cluster key: the account administers it through IAM; EC2 (node volumes)
+    and CloudWatch Logs (the control-plane log group) use it on the account's behalf."""
+    volumes_via_ec2 = {
+        "StringEquals": {
+            "kms:CallerAccount": account_id,
+            "kms:ViaService": f"ec2.{region}.amazonaws.com",
+        }
+    }
+    log_group = (
+        f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name(cluster_name)}"
+    )
+    return _document(
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        # Node volumes are created by the Auto Scaling service-linked role (system nodes) and
+        # by Karpenter (GPU nodes). The service-linked role takes no IAM policy, so, like the
+        # AWS-managed aws/ebs key, the key admits any principal of this account, through EC2 only.
+        {
+            "Sid": "EncryptNodeVolumesThroughEc2",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:DescribeKey",
+            ],
+            "Resource": "*",
+            "Condition": volumes_via_ec2,
+        },
+        {
+            "Sid": "GrantNodeVolumeAttachmentThroughEc2",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {**volumes_via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "EncryptControlPlaneLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": [
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}},
+        },
+    )
+
+
+def secrets_encryption_policy(key_arn: str) -> str:
+    """What the control plane needs of the key to envelope-encrypt Kubernetes secrets."""
+    return _document(
+        {
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+            "Resource": key_arn,
+        }
+    )
+
+
+def log_group_name(cluster_name: str) -> str:
+    """The log group EKS writes control-plane logs to (a fixed name, created here first so it
+    gets a retention and the cluster key instead of never-expiring, default-encrypted logs)."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> str:
+    """A kubeconfig for one cluster whose user fetches a short-lived token with the AWS CLI,
+    as whoever runs Pulumi: no static credentials, no ambient kubeconfig."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster_name,
+                    "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
+                }
+            ],
+            "contexts": [
+                {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
+            ],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                cluster_name,
+                                "--region",
+                                region,
+                                "--output",
+                                "json",
+                            ],
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+_GRAVITON = re.compile(r"^[a-z]+\d+g")
+
+
+def system_ami_type(instance_type: str) -> str:
+    """The EKS-optimized AL2023 AMI matching the instance's CPU (Graviton ``m7g`` -> ARM)."""
+    arch = "ARM_64" if _GRAVITON.match(instance_type) else "x86_64"
+    return f"AL2023_{arch}_STANDARD"
+
+
+@dataclass
+class AwsClusterArgs:
+    """What an AwsCluster is built from."""
+
+    fleet: FleetSpec
+    """The fleet: names, tags and whether stateful resources are protected."""
+    region: RegionSpec
+    """The AWS region: its zones and cluster spec (version, API access, system and GPU pools)."""
+    vpc_id: pulumi.Input[str]
+    """The region's VPC (AwsNetwork.vpc_id), kept as ``AwsCluster.vpc_id`` for add-ons that ask
+    for it (a load balancer controller)."""
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets, one per zone (AwsNetwork.private_subnet_ids): control-plane network
+    interfaces and system nodes. Karpenter finds them by their ``karpenter.sh/discovery`` tag."""
+
+
+class AwsCluster(pulumi.ComponentResource):
+    """A region's EKS cluster: control plane, add-ons, system nodes and Karpenter GPU pools."""
+
+    cluster: aws.eks.Cluster
+    cluster_name: str
+    endpoint: pulumi.Output[str]
+    kms_key: aws.kms.Key
+    """Encrypts Kubernetes secrets, node volumes and control-plane logs."""
+    oidc_provider_arn: pulumi.Output[str]
+    """The cluster's IAM OIDC provider, for IRSA roles."""
+    node_role: aws.iam.Role
+    """Role of the system node group."""
+    karpenter_node_role: aws.iam.Role
+    """Role of the GPU nodes Karpenter launches."""
+    kubeconfig: pulumi.Output[str]
+    """Secret: a kubeconfig that fetches tokens with ``aws eks get-token``."""
+    provider: kubernetes.Provider
+    """The one Kubernetes provider for this cluster; every Kubernetes object here uses it."""
+    pod_identity_associations: dict[str, aws.eks.PodIdentityAssociation]
+    """By ``namespace/service-account``: depend on one before starting the pods that use it
+    (Pod Identity injects credentials when a pod is created)."""
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    karpenter: Karpenter
+
+    def __init__(self, name: str, args: AwsClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.region.cloud != "aws":
+            raise ValueError(f"AwsCluster needs an aws region, not {args.region.key}")
+        super().__init__("llmfleet:aws:Cluster", name, None, opts)
+        self._name = name
+        self._fleet = args.fleet
+        self._region = args.region.region
+        spec = args.region.cluster
+        self.cluster_name = cluster_name(args.fleet, args.region)
+        self.vpc_id = pulumi.Output.from_input(args.vpc_id)
+        self.pod_identity_associations = {}
+        self.account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        self.partition = aws.get_partition_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).partition
+
+        self.kms_key = self._cluster_key()
+        self.cluster = self._control_plane(args)
+        self.endpoint = self.cluster.endpoint
+        self.oidc_provider_arn = self._oidc_provider().arn
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.endpoint, self.cluster.certificate_authority.apply(lambda ca: ca.data)
+            ).apply(lambda v: kubeconfig(self.cluster_name, self._region, v[0], v[1]))
+        )
+        self.provider = kubernetes.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            # Only a new endpoint (a new cluster) replaces the provider and with it every
+            # Kubernetes object; a change in how tokens are fetched is a plain update.
+            cluster_identifier=self.cluster.endpoint,
+            opts=self._child(),
+        )
+
+        node_daemons = [self._addon(addon) for addon in ADDONS_BEFORE_NODES]
+        self.node_role, node_permissions = self._node_role(f"{name}-system-node-role")
+        system_nodes = self._system_node_group(
+            args, spec.system_pool, [*node_daemons, *node_permissions]
+        )
+        self.service_account_role(
+            "ebs-csi-driver",
+            KUBERNETES_SYSTEM_NAMESPACE,
+            EBS_CSI_SERVICE_ACCOUNT,
+            managed_policies=["service-role/AmazonEBSCSIDriverPolicy"],
+        )
+        ebs_csi_identity = self.pod_identity_associations[
+            f"{KUBERNETES_SYSTEM_NAMESPACE}/{EBS_CSI_SERVICE_ACCOUNT}"
+        ]
+        addons = [
+            *node_daemons,
+            self._addon(COREDNS_ADDON, after=[system_nodes]),
+            self._addon(EBS_CSI_ADDON, after=[system_nodes, ebs_csi_identity]),
+        ]
+
+        self.karpenter_node_role, karpenter_node_permissions = self._node_role(
+            f"{name}-karpenter-node-role"
+        )
+        # Managed node groups get their node role's access entry from EKS; Karpenter's nodes
+        # need one so they can join.
+        karpenter_access = aws.eks.AccessEntry(
+            f"{name}-karpenter-nodes",
+            cluster_name=self.cluster.name,
+            principal_arn=self.karpenter_node_role.arn,
+            type="EC2_LINUX",
+            region=self._region,
+            tags=self._tags(f"{name}-karpenter-nodes"),
+            opts=self._child(),
+        )
+        # Karpenter finds the node security group (the one EKS made for the cluster) by tag.
+        security_group_discovery = aws.ec2.Tag(
+            f"{name}-cluster-sg-discovery",
+            resource_id=self.cluster.vpc_config.cluster_security_group_id,
+            key=DISCOVERY_TAG,
+            value=self.cluster_name,
+            region=self._region,
+            opts=self._child(),
+        )
+        self.karpenter = Karpenter(
+            f"{name}-karpenter",
+            KarpenterArgs(
+                fleet=args.fleet,
+                region=args.region,
+                cluster=self,
+                after=[
+                    *addons,
+                    system_nodes,
+                    *karpenter_node_permissions,
+                    karpenter_access,
+                    security_group_discovery,
+                ],
+            ),
+            opts=self._child(),
+        )
+
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kms_key_arn": self.kms_key.arn,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "node_role_arn": self.node_role.arn,
+                "karpenter_node_role_arn": self.karpenter_node_role.arn,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def service_account_role(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        policy_json: pulumi.Input[str] | None = None,
+        *,
+        managed_policies: Sequence[str] = (),
+    ) -> aws.iam.Role:
+        """An IAM role for one Kubernetes service account of this cluster, through Pod Identity.
+
+        ``policy_json`` becomes the role's inline policy; ``managed_policies`` are AWS managed
+        policy names (``service-role/AmazonEBSCSIDriverPolicy``). The Pod Identity association
+        lands in ``pod_identity_associations[f"{namespace}/{service_account}"]``.
+        """
+        resource = f"{self._name}-{name}"
+        role = aws.iam.Role(
+            resource,
+            description=f"{namespace}/{service_account} on EKS cluster {self.cluster_name}",
+            assume_role_policy=self.account_id.apply(
+                lambda account: pod_identity_trust_policy(
+                    account, self.cluster_name, namespace, service_account
+                )
+            ),
+            tags=self._tags(resource),
+            opts=self._child(),
+        )
+        permissions: list[pulumi.Resource] = []
+        if policy_json is not None:
+            permissions.append(
+                aws.iam.RolePolicy(resource, role=role.id, policy=policy_json, opts=self._child())
+            )
+        permissions += [
+            self._attach(f"{resource}-{p.rsplit('/', 1)[-1]}", role, p) for p in managed_policies
+        ]
+        self.pod_identity_associations[f"{namespace}/{service_account}"] = (
+            aws.eks.PodIdentityAssociation(
+                resource,
+                cluster_name=self.cluster.name,
+                namespace=namespace,
+                service_account=service_account,
+                role_arn=role.arn,
+                region=self._region,
+                tags=self._tags(resource),
+                # Pods that find the association may call AWS at once: permissions first.
+                opts=self._child(depends_on=permissions),
+            )
+        )
+        return role
+
+    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _tags(self, name: str) -> dict[str, str]:
+        return {**self._fleet.labels(), "Name": name}
+
+    def _managed_policy_arn(self, policy: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy/", policy)
+
+    def _attach(
+        self, resource: str, role: aws.iam.Role, policy: str
+    ) -> aws.iam.RolePolicyAttachment:
+        return aws.iam.RolePolicyAttachment(
+            resource,
+            role=role.name,
+            policy_arn=self._managed_policy_arn(policy),
+            opts=self._child(),
+        )
+
+    def _cluster_key(self) -> aws.kms.Key:
+        key = aws.kms.Key(
+            f"{self._name}-key",
+            description=f"EKS {self.cluster_name}: secrets, node volumes, control-plane logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=pulumi.Output.all(self.partition, self.account_id).apply(
+                lambda v: key_policy(v[0], v[1], self._region, self.cluster_name)
+            ),
+            region=self._region,
+            tags=self._tags(f"{self._name}-key"),
+            opts=self._child(protect=self._fleet.protect),
+        )
+        aws.kms.Alias(
+            f"{self._name}-key",
+            name=f"alias/{self.cluster_name}-eks",
+            target_key_id=key.key_id,
+            region=self._region,
+            opts=self._child(),
+        )
+        return key
+
+    def _control_plane(self, args: AwsClusterArgs) -> aws.eks.Cluster:
+        name = self._name
+        spec = args.region.cluster
+        role = aws.iam.Role(
+            f"{name}-cluster-role",
+            assume_role_policy=service_trust_policy("eks.amazonaws.com"),
+            tags=self._tags(f"{name}-cluster-role"),
+            opts=self._child(),
+        )
+        role_permissions = [
+            self._attach(f"{name}-cluster-role-eks", role, "AmazonEKSClusterPolicy"),
+            aws.iam.RolePolicy(
+                f"{name}-cluster-role-secrets-key",
+                role=role.id,
+                policy=self.kms_key.arn.apply(secrets_encryption_policy),
+                opts=self._child(),
+            ),
+        ]
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=log_group_name(self.cluster_name),
+            retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            kms_key_id=self.kms_key.arn,
+            deletion_protection_enabled=self._fleet.protect,
+            region=self._region,
+            tags=self._tags(f"{name}-control-plane-logs"),
+            opts=self._child(protect=self._fleet.protect),
+        )
+        public_cidrs = [str(cidr) for cidr in spec.public_access_cidrs]
+        return aws.eks.Cluster(
+            f"{name}-cluster",
+            name=self.cluster_name,
+            version=spec.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args.private_subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=bool(public_cidrs),
+                public_access_cidrs=public_cidrs or None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # The principal running `pulumi up` gets cluster-admin through an access entry,
+                # which is how the provider below installs add-ons and Karpenter.
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                resources=["secrets"],
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn),
+            ),
+            # At the end of standard support EKS upgrades the cluster instead of billing
+            # extended support (six times the control-plane price).
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            deletion_protection=self._fleet.protect,
+            region=self._region,
+            tags=self._tags(self.cluster_name),
+            opts=self._child(protect=self._fleet.protect, depends_on=[*role_permissions, logs]),
+        )
+
+    def _oidc_provider(self) -> aws.iam.OpenIdConnectProvider:
+        # IAM trusts the EKS OIDC issuers through its own root CAs, so no thumbprint is pinned.
+        return aws.iam.OpenIdConnectProvider(
+            f"{self._name}-oidc",
+            url=self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer),
+            client_id_lists=["sts.amazonaws.com"],
+            tags=self._tags(f"{self._name}-oidc"),
+            opts=self._child(),
+        )
+
+    def _addon(self, addon: str, after: Sequence[pulumi.Resource] = ()) -> aws.eks.Addon:
+        # The default version for the cluster's Kubernetes version: a cluster upgrade moves the
+        # add-ons along with it.
+        version = aws.eks.get_addon_version_output(
+            addon_name=addon,
+            kubernetes_version=self.cluster.version,
+            region=self._region,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).version
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=self.cluster.name,
+            addon_name=addon,
+            addon_version=version,
+            # EKS installs vpc-cni, kube-proxy and CoreDNS itself; the managed add-on takes them
+            # over, and the configuration here stays the source of truth afterwards.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            region=self._region,
+            tags=self._tags(f"{self._name}-{addon}"),
+            opts=self._child(depends_on=list(after)),
+        )
+
+    def _node_role(self, resource: str) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """A role for EC2 nodes and its policy attachments (nodes join only once they exist)."""
+        role = aws.iam.Role(
+            resource,
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            tags=self._tags(resource),
+            opts=self._child(),
+        )
+        return role, [self._attach(f"{resource}-{p}", role, p) for p in NODE_POLICIES]
+
+    def _system_node_group(
+        self, args: AwsClusterArgs, pool: SystemPoolSpec, after: Sequence[pulumi.Resource]
+    ) -> aws.eks.NodeGroup:
+        """On-demand nodes in every private subnet; ``after``: what nodes need to join."""
+        name = f"{self._name}-system"
+        instance_type = pool.instance_type or catalog.default_system_instance_type("aws")
+        template = aws.ec2.LaunchTemplate(
+            name,
+            description=f"System nodes of EKS {self.cluster_name}",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=METADATA_HOP_LIMIT,
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=SYSTEM_ROOT_VOLUME_GIB,
+                        volume_type="gp3",
+                        encrypted="true",
+                        kms_key_id=self.kms_key.arn,
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            # Node group tags stay on the node group; these reach the instances and volumes.
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags=self._tags(name)
+                )
+                for kind in ("instance", "volume", "network-interface")
+            ],
+            update_default_version=True,
+            region=self._region,
+            tags=self._tags(name),
+            opts=self._child(),
+        )
+        return aws.eks.NodeGroup(
+            name,
+            cluster_name=self.cluster.name,
+            node_role_arn=self.node_role.arn,
+            subnet_ids=args.private_subnet_ids,
+            capacity_type="ON_DEMAND",
+            instance_types=[instance_type],
+            ami_type=system_ami_type(instance_type),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=pool.min_nodes, desired_size=pool.min_nodes, max_size=pool.max_nodes
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            labels={POOL_LABEL: SYSTEM_POOL},
+            region=self._region,
+            tags=self._tags(name),
+            opts=self._child(depends_on=list(after)),
+        )

@@ -1,0 +1,1 @@
+"""Cloud-neutral Kubernetes components: cluster add-ons and model-serving deployments."""
