@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -12,19 +13,22 @@ from llmfleet.plan import Plan
 from llmfleet.recorder import RecordedResource
 
 
-def _label(resource: RecordedResource) -> str:
+def _label(resource: RecordedResource, parent: RecordedResource | None) -> str:
     kind = resource.type.rsplit(":", 1)[-1]
-    style = "bold" if not resource.custom else ""
+    style = "bold" if not resource.custom else "default"
     protected = " [yellow](protected)[/]" if resource.protect else ""
-    return f"[{style or 'default'}]{kind}[/] [dim]{resource.name}[/]{protected}"
+    # Child names repeat their parent's name: show what they add to it.
+    name = resource.name
+    if parent is not None and name.startswith(f"{parent.name}-"):
+        name = "…" + name[len(parent.name) :]
+    return f"[{style}]{kind}[/] [dim]{escape(name)}[/]{protected}"
 
 
 def resource_tree(plan: Plan) -> Tree:
     """Resources grouped by cloud and region, each group as its own parent tree."""
-    resources = [r for r in plan.recording.resources]
     groups: dict[tuple[str, str], list[RecordedResource]] = defaultdict(list)
-    for r in resources:
-        groups[(r.cloud or "-", r.region or "global")].append(r)
+    for r in plan.recording.resources:
+        groups[(r.cloud or "multi-cloud", r.region or "global")].append(r)
     root = Tree(f"[bold]stack {plan.stack.name}[/] — {len(plan.recording.custom())} resources")
     for (cloud, region), members in sorted(groups.items()):
         custom = sum(1 for r in members if r.custom)
@@ -32,8 +36,9 @@ def resource_tree(plan: Plan) -> Tree:
         urns = {r.urn for r in members}
         nodes: dict[str, Tree] = {}
         for r in members:
-            parent = nodes.get(r.parent) if r.parent in urns else None
-            nodes[r.urn] = (parent or branch).add(_label(r))
+            parent = plan.recording.by_urn.get(r.parent) if r.parent else None
+            node = nodes.get(r.parent) if r.parent in urns else None
+            nodes[r.urn] = (node or branch).add(_label(r, parent))
     return root
 
 

@@ -106,12 +106,24 @@ def _gke_node_pool(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _storage_bucket(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # A bucket's id is its (globally unique) name.
+    bucket = inputs.get("name") or f"{name}-{_hex('bucket', name)}"
+    return {
+        "id": bucket,
+        "name": bucket,
+        "url": f"gs://{bucket}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}",
+    }
+
+
 OUTPUTS: dict[str, Any] = {
     "gcp:serviceaccount/account:Account": _service_account,
     "gcp:kms/keyRing:KeyRing": _kms_key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:container/nodePool:NodePool": _gke_node_pool,
+    "gcp:storage/bucket:Bucket": _storage_bucket,
 }
 
 
@@ -126,5 +138,22 @@ INVOKES = {
         "project": PROJECT,
         "accessToken": "mock-access-token",
         "id": PROJECT,
+    },
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": lambda args: {
+        "emailAddress": f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
+        "member": (
+            f"serviceAccount:service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+        ),
+        "project": args.get("project") or PROJECT,
+        "id": f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
+    },
+    "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount": lambda args: {
+        "email": f"project-{PROJECT_NUMBER}@storage-transfer-service.iam.gserviceaccount.com",
+        "member": (
+            f"serviceAccount:project-{PROJECT_NUMBER}@storage-transfer-service.iam.gserviceaccount.com"
+        ),
+        "subjectId": "104857600000000000042",
+        "project": args.get("project") or PROJECT,
+        "id": args.get("project") or PROJECT,
     },
 }
