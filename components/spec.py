@@ -388,7 +388,11 @@ class StorageSpec(_Spec):
     """Model storage: a primary bucket and its replicas in the serving regions."""
 
     primary_region: str | None = None
-    """Region (name) holding the primary copy; default: the first region."""
+    """Region (name) models are published to; default: the first region. With AWS regions in
+    the fleet it must be an AWS region (GCS pulls from S3; nothing pushes from GCS to S3)."""
+    replicas: list[str] | None = None
+    """Regions that keep a copy; default: every other fleet region. Serving runs only in the
+    primary region and its replicas, so pods never read weights across regions."""
     replication_time_control: bool = False
     """AWS S3 Replication Time Control (15-minute SLA, extra cost)."""
     replicate_deletes: bool = False
@@ -553,7 +557,38 @@ class FleetSpec(_Spec):
                 ("storage", "primary_region"),
                 f"'{primary}' is not a fleet region; allowed: {', '.join(names)}",
             )
+        if self.regions_of("aws") and self.storage_primary.cloud != "aws":
+            raise RuleViolation(
+                ("storage", "primary_region"),
+                f"'{self.storage_primary.region}' is on gcp but the fleet has aws regions; put the "
+                "primary on aws (GCS pulls from S3, nothing pushes from GCS to S3)",
+            )
+        for i, name in enumerate(self.storage.replicas or []):
+            if name not in names:
+                raise RuleViolation(
+                    ("storage", "replicas", i),
+                    f"'{name}' has no cluster in this fleet; allowed: {', '.join(names)}",
+                )
+            if name == self.storage_primary.region:
+                raise RuleViolation(("storage", "replicas", i), f"'{name}' is the primary region")
         return self
+
+    @property
+    def storage_primary(self) -> RegionSpec:
+        """The region models are published to."""
+        name = self.storage.primary_region or self.regions[0].region
+        return next(r for r in self.regions if r.region == name)
+
+    def storage_regions(self) -> list[RegionSpec]:
+        """The regions holding a copy of every model version, the primary first."""
+        replicas = self.storage.replicas
+        primary = self.storage_primary
+        others = [
+            r
+            for r in self.regions
+            if r is not primary and (replicas is None or r.region in replicas)
+        ]
+        return [primary, *others]
 
     @model_validator(mode="after")
     def _model_versions_unique(self) -> FleetSpec:
@@ -612,6 +647,14 @@ class FleetSpec(_Spec):
                 raise RuleViolation(
                     ("serving", i, "pool"), f"no fleet region has a gpu pool '{serving.pool}'"
                 )
+            stored = {r.region for r in self.storage_regions()}
+            for region in self.serving_regions(serving):
+                if region.region not in stored:
+                    raise RuleViolation(
+                        ("serving", i, "regions"),
+                        f"{region.region} holds no model copy (storage.replicas); serving "
+                        "there would read weights across regions",
+                    )
         return self
 
     def serving_regions(self, serving: ServingSpec) -> list[RegionSpec]:

@@ -238,58 +238,62 @@ def _gcp_region_of(location: str) -> str:
     return location.lower()
 
 
+def _own_cloud(resource: RecordedResource) -> str | None:
+    """``aws:ec2/vpc:Vpc`` and ``llmfleet:aws:Network`` are aws; other tokens name no cloud."""
+    package, module = resource.type.split(":")[:2]
+    if package in ("aws", "gcp"):
+        return package
+    if package == "llmfleet" and module in ("aws", "gcp"):
+        return module
+    return None
+
+
 def _place(resources: list[RecordedResource]) -> None:
     """Give every resource its cloud and region.
 
     A resource's own inputs name its region where it has one. Components take the one region
-    their subtree lives in. Resources with no region of their own (IAM roles, a cluster's
-    Kubernetes provider) take the region of their nearest single-region ancestor; Kubernetes
-    objects take the region of their cluster's provider. What is left is ``global``.
+    their subtree lives in (``global`` when it spans several). Resources with no region of
+    their own (IAM roles, a cluster's Kubernetes provider) take the region of their nearest
+    ancestor whose subtree has resources of their cloud in one region; Kubernetes objects take
+    the region of their cluster's provider. What is left is ``global``.
     """
     by_urn = {r.urn: r for r in resources}
     children: dict[str, list[RecordedResource]] = {}
     for r in resources:
         if r.parent:
             children.setdefault(r.parent, []).append(r)
-        if r.type.startswith(("aws:", "gcp:")):
-            r.cloud = r.type.split(":", 1)[0]
+        r.cloud = _own_cloud(r)
         r.region = _direct_region(r)
 
-    subtree: dict[str, tuple[frozenset, frozenset]] = {}
+    subtree: dict[str, frozenset[tuple[str | None, str]]] = {}
 
-    def clouds_and_regions(r: RecordedResource) -> tuple[frozenset, frozenset]:
+    def placements(r: RecordedResource) -> frozenset[tuple[str | None, str]]:
+        """(cloud, region) of every resource at or below ``r`` that names its region."""
         if r.urn not in subtree:
-            clouds = {r.cloud} if r.cloud else set()
-            regions = {r.region} if r.region else set()
+            found = {(r.cloud, r.region)} if r.region else set()
             for child in children.get(r.urn, ()):
-                child_clouds, child_regions = clouds_and_regions(child)
-                clouds |= child_clouds
-                regions |= child_regions
-            subtree[r.urn] = (frozenset(clouds), frozenset(regions))
+                found |= placements(child)
+            subtree[r.urn] = frozenset(found)
         return subtree[r.urn]
 
-    def single(values: frozenset) -> str | None:
+    def single(values: set) -> str | None:
         return next(iter(values)) if len(values) == 1 else None
 
-    def home(r: RecordedResource) -> tuple[str | None, str | None]:
+    def home(r: RecordedResource) -> frozenset[tuple[str | None, str]]:
         parent = by_urn.get(r.parent) if r.parent else None
         while parent is not None:
-            clouds, regions = clouds_and_regions(parent)
-            if regions:
-                return single(clouds), single(regions)
+            found = {p for p in placements(parent) if r.cloud is None or p[0] == r.cloud}
+            if found:
+                return frozenset(found)
             parent = by_urn.get(parent.parent) if parent.parent else None
-        return None, None
+        return frozenset()
 
     for r in resources:
         if r.region is not None or r.type.startswith("kubernetes:"):
             continue
-        clouds, regions = clouds_and_regions(r)
-        cloud, region = single(clouds), single(regions)
-        if region is None and not regions:
-            home_cloud, region = home(r)
-            cloud = cloud or home_cloud
-        r.cloud = r.cloud or cloud
-        r.region = region or GLOBAL
+        found = placements(r) or home(r)
+        r.cloud = r.cloud or single({cloud for cloud, _ in found})
+        r.region = single({region for _, region in found}) or GLOBAL
     for r in resources:
         if r.type.startswith("kubernetes:"):
             cluster = by_urn.get(r.provider) if r.provider else None

@@ -33,6 +33,8 @@ def main() -> None:
         },
     )
     pulumi.export("kubeconfigs", {name: r.kubeconfig for name, r in fleet.regions.items()})
+    pulumi.export("serving_model_uris", fleet.model_uris)
+    pulumi.export("model_storage", fleet.storage_outputs())
 
 
 main()

@@ -442,6 +442,46 @@ class TestModelsAndServing:
             ("stacks/models.lock.yaml", "expected {model name: {version: source}}")
         ]
 
+    def test_storage_replicas_must_have_a_cluster(self, serving_config):
+        serving_config["storage"] = {"replicas": ["us-west-2"]}
+        assert only_problem(serving_config) == (
+            "fleet.storage.replicas[0]",
+            "'us-west-2' has no cluster in this fleet; allowed: us-east-1",
+        )
+
+    def test_storage_primary_stays_on_aws_when_the_fleet_has_aws(self, prod_config):
+        prod_config["storage"] = {"primary_region": "us-central1"}
+        path, message = only_problem(prod_config)
+        assert path == "fleet.storage.primary_region"
+        assert message.startswith("'us-central1' is on gcp but the fleet has aws regions")
+
+    def test_storage_regions_default_to_every_region_primary_first(self, prod_config):
+        prod_config["storage"] = {"primary_region": "us-west-2"}
+        fleet = parse_fleet(prod_config)
+        assert [r.region for r in fleet.storage_regions()] == [
+            "us-west-2",
+            "us-east-1",
+            "us-central1",
+            "europe-west4",
+        ]
+
+    def test_serving_only_where_a_model_copy_lives(self, serving_config):
+        serving_config["regions"].append(
+            {
+                "cloud": "aws",
+                "region": "us-west-2",
+                "cidr": "10.11.0.0/16",
+                "cluster": {"gpu_pools": [pool()]},
+            }
+        )
+        serving_config["storage"] = {"replicas": []}
+        serving_config["budget"]["max_accelerators"] = 8
+        assert only_problem(serving_config) == (
+            "fleet.serving[0].regions",
+            "us-west-2 holds no model copy (storage.replicas); serving there would read "
+            "weights across regions",
+        )
+
     def test_storage_primary_must_be_a_fleet_region(self, serving_config):
         serving_config["storage"] = {"primary_region": "eu-west-1"}
         assert only_problem(serving_config) == (

@@ -159,13 +159,31 @@ class TestExampleStacks:
             assert below
             assert {r["region"] for r in below} == {region_stack["region"]}
 
-    def test_dependencies_never_cross_regions(self, example_plans, stack):
+    def test_only_storage_replication_crosses_regions(self, example_plans, stack):
         _, body = example_plans[stack]
         by_urn = {r["urn"]: r for r in body["resources"]}
+        storage = [r["urn"] for r in body["resources"] if r["type"].endswith(":ModelStorage")]
         for resource in body["resources"]:
+            if any(_under(resource, urn, by_urn) for urn in storage):
+                continue
             for urn in resource["dependencies"]:
                 other = by_urn[urn]["region"]
                 assert other in (resource["region"], "global"), (resource["urn"], urn)
+
+    def test_serving_identities_read_their_own_region_copy(self, example_plans, stack):
+        _, body = example_plans[stack]
+        by_urn = {r["urn"]: r for r in body["resources"]}
+        readers = [
+            r
+            for r in body["resources"]
+            if r["type"]
+            in ("aws:iam/rolePolicy:RolePolicy", "gcp:storage/bucketIAMMember:BucketIAMMember")
+            and r["name"].endswith(("-models", "-reader"))
+        ]
+        assert readers
+        for reader in readers:
+            for urn in reader["dependencies"]:
+                assert by_urn[urn]["region"] in (reader["region"], "global")
 
 
 def _under(resource: dict, ancestor: str, by_urn: dict) -> bool:
