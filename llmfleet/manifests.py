@@ -48,14 +48,16 @@ def _slug(text: str) -> str:
 
 
 def _cluster_folder(recording: Recording, resource: RecordedResource) -> str:
+    """``aws-us-east-1``: the cloud and region of the cluster whose provider applies it."""
     provider = recording.by_urn.get(resource.provider or "")
     if provider is None:
         return "default"
-    return _slug(provider.name)
+    return _slug(f"{provider.cloud}-{provider.region}")
 
 
 def export_manifests(recording: Recording, directory: Path) -> int:
-    """Write each object to DIR/<cluster>/<kind>-<namespace>-<name>.yaml; return how many."""
+    """Write each object to DIR/<cloud>-<region>/<kind>-<namespace>-<name>.yaml and each
+    cluster's Helm releases to DIR/<cloud>-<region>/helm-releases.yaml; return how many objects."""
     written = 0
     releases: dict[str, list[dict[str, Any]]] = {}
     for resource in recording.resources:

@@ -133,6 +133,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value if v != rpc.UNKNOWN]
     if isinstance(value, pulumi.Resource):
         return None
+    if isinstance(value, float) and value.is_integer():
+        # The engine carries every number as a double; 3.0 was the integer 3 it was given.
+        return int(value)
     return value
 
 
