@@ -1,0 +1,161 @@
+"""Fleet: region stacks, shared GCP VPC, replicated model storage and serving identities."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.fleet import MODEL_READER, Fleet
+from components.spec import parse_fleet
+from llmfleet.recorder import record
+from tests.conftest import DEV_FLEET, PROD_FLEET
+
+L4 = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 2, "spot": True}
+MODEL = {"name": "llama", "version": "v1", "source": "hf://meta/llama"}
+
+
+def with_serving(config: dict) -> dict:
+    config = json.loads(json.dumps(config))
+    for region in config["regions"]:
+        region["cluster"] = {"gpu_pools": [L4]}
+    config["models"] = [MODEL]
+    config["serving"] = [{"name": "chat", "model": "llama", "version": "v1", "pool": "l4"}]
+    return config
+
+
+def build(config: dict):
+    spec = parse_fleet(config)
+
+    def program() -> None:
+        fleet = Fleet(spec.name, spec)
+        pulumi.export("uris", fleet.model_uris)
+        pulumi.export("storage", fleet.storage_outputs())
+
+    return record(program)
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return build(with_serving(PROD_FLEET))
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return build(with_serving(DEV_FLEET))
+
+
+def test_one_region_stack_with_network_and_cluster_per_region(prod):
+    stacks = prod.of_type("llmfleet:fleet:RegionStack")
+    assert sorted(s.region for s in stacks) == [
+        "europe-west4",
+        "us-central1",
+        "us-east-1",
+        "us-west-2",
+    ]
+    for stack in stacks:
+        kinds = sorted(c.type for c in prod.children(stack))
+        network, cluster = (
+            ("llmfleet:aws:Network", "llmfleet:aws:Cluster")
+            if stack.cloud == "aws"
+            else ("llmfleet:gcp:RegionNetwork", "llmfleet:gcp:Cluster")
+        )
+        assert kinds == sorted([network, cluster])
+
+
+def test_gcp_regions_share_one_vpc_and_aws_only_fleets_have_none(prod, dev):
+    assert len(prod.of_type("llmfleet:gcp:Vpc")) == 1
+    assert dev.of_type("llmfleet:gcp:Vpc") == []
+
+
+def test_one_kubernetes_provider_per_cluster(prod):
+    providers = prod.of_type("pulumi:providers:kubernetes")
+    assert sorted(p.region for p in providers) == [
+        "europe-west4",
+        "us-central1",
+        "us-east-1",
+        "us-west-2",
+    ]
+    for obj in (r for r in prod.resources if r.type.startswith("kubernetes:")):
+        assert obj.provider in {p.urn for p in providers}
+
+
+def test_aws_primary_replicates_to_the_other_aws_region(prod):
+    config = prod.one("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert config.region == "us-east-1"
+    rules = config.inputs["rules"]
+    assert len(rules) == 1
+    replica = prod.one("aws:s3/bucket:Bucket", "llm-prod-aws-models-bucket-us-west-2")
+    assert rules[0]["destination"]["bucket"] == replica.outputs["arn"]
+
+
+def test_gcp_copy_is_pulled_from_the_aws_primary(prod):
+    jobs = prod.of_type("gcp:storage/transferJob:TransferJob")
+    from_s3 = [j for j in jobs if "awsS3DataSource" in j.inputs["transferSpec"]]
+    assert len(from_s3) == 1
+    primary = prod.one("aws:s3/bucket:Bucket", "llm-prod-aws-models-bucket-us-east-1")
+    source = from_s3[0].inputs["transferSpec"]["awsS3DataSource"]
+    assert source["bucketName"] == primary.outputs["bucket"]
+
+
+def test_every_serving_uri_points_at_a_bucket_in_its_own_region(prod):
+    uris = prod.exports["uris"]["chat"]
+    assert sorted(uris) == ["europe-west4", "us-central1", "us-east-1", "us-west-2"]
+    buckets = {
+        r.outputs.get("bucket") or r.outputs.get("name"): r
+        for r in prod.of_type("aws:s3/bucket:Bucket") + prod.of_type("gcp:storage/bucket:Bucket")
+    }
+    for region, uri in uris.items():
+        scheme, rest = uri.split("://")
+        bucket = buckets[rest.split("/")[0]]
+        assert bucket.region == region
+        assert scheme == ("s3" if bucket.cloud == "aws" else "gs")
+        assert rest.endswith("/models/llama/v1/")
+
+
+def test_aws_serving_identity_reads_only_its_region_copy(prod):
+    for region in ("us-east-1", "us-west-2"):
+        association = next(
+            r
+            for r in prod.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+            if r.region == region and r.inputs["namespace"] == "chat"
+        )
+        assert association.inputs["serviceAccount"] == MODEL_READER
+        policy = next(
+            r
+            for r in prod.of_type("aws:iam/rolePolicy:RolePolicy")
+            if r.region == region and r.name.endswith("-chat-models")
+        )
+        resources = {
+            resource
+            for statement in json.loads(policy.inputs["policy"])["Statement"]
+            for resource in _listed(statement["Resource"])
+        }
+        bucket = prod.one("aws:s3/bucket:Bucket", f"llm-prod-aws-models-bucket-{region}")
+        key = prod.one("aws:kms/key:Key", f"llm-prod-aws-models-key-{region}")
+        assert resources == {bucket.outputs["arn"], f"{bucket.outputs['arn']}/models/*"} | {
+            key.outputs["arn"]
+        }
+
+
+def test_gcp_serving_identity_is_the_namespace_service_account(prod):
+    readers = [
+        r
+        for r in prod.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+        if r.inputs["role"] == "roles/storage.objectViewer" and "/ns/chat/" in r.inputs["member"]
+    ]
+    assert sorted(r.region for r in readers) == ["europe-west4", "us-central1"]
+    for reader in readers:
+        assert reader.inputs["member"].endswith(f"/ns/chat/sa/{MODEL_READER}")
+
+
+def test_dev_fleet_publishes_to_its_single_bucket(dev):
+    assert dev.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig") == []
+    bucket = dev.one("aws:s3/bucket:Bucket")
+    assert dev.exports["storage"]["primary_bucket"] == bucket.outputs["bucket"]
+    assert dev.exports["storage"]["writer"].startswith("arn:aws:iam::")
+
+
+def _listed(value) -> list[str]:
+    return value if isinstance(value, list) else [value]
