@@ -13,7 +13,6 @@ limit of 1, so pods cannot borrow a node's role from the instance metadata servi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
 from components import catalog
+from components.aws import iam
 from components.aws.karpenter import (
     DISCOVERY_TAG,
     METADATA_HOP_LIMIT,
@@ -34,6 +34,7 @@ from components.aws.karpenter import (
     KarpenterArgs,
 )
 from components.aws.network import cluster_name
+from components.k8s.kubeconfig import exec_kubeconfig
 from components.spec import FleetSpec, RegionSpec, SystemPoolSpec
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -68,17 +69,6 @@ NODE_POLICIES = (
 KUBERNETES_SYSTEM_NAMESPACE = "kube-system"
 
 
-def _document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def service_trust_policy(service: str) -> str:
-    """Lets one AWS service (``eks.amazonaws.com``, ``ec2.amazonaws.com``) assume the role."""
-    return _document(
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    )
-
-
 def pod_identity_trust_policy(
     account_id: str, cluster_name: str, namespace: str, service_account: str
 ) -> str:
@@ -87,20 +77,17 @@ def pod_identity_trust_policy(
     Pod Identity tags every session with the cluster, namespace and service account; matching
     them keeps a stray association (in another cluster or namespace) from using the role.
     """
-    return _document(
+    return iam.trust_policy(
+        {"Service": "pods.eks.amazonaws.com"},
+        ["sts:AssumeRole", "sts:TagSession"],
         {
-            "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {
-                "StringEquals": {
-                    "aws:SourceAccount": account_id,
-                    "aws:RequestTag/eks-cluster-name": cluster_name,
-                    "aws:RequestTag/kubernetes-namespace": namespace,
-                    "aws:RequestTag/kubernetes-service-account": service_account,
-                }
-            },
-        }
+            "StringEquals": {
+                "aws:SourceAccount": account_id,
+                "aws:RequestTag/eks-cluster-name": cluster_name,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
+            }
+        },
     )
 
 
@@ -116,14 +103,8 @@ def key_policy(partition: str, account_id: str, region: str, cluster_name: str) 
     log_group = (
         f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name(cluster_name)}"
     )
-    return _document(
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+    return iam.policy_document(
+        iam.account_root_admin_statement(partition, account_id),
         # Node volumes are created by the Auto Scaling service-linked role (system nodes) and
         # by Karpenter (GPU nodes). The service-linked role takes no IAM policy, so, like the
         # AWS-managed aws/ebs key, the key admits any principal of this account, through EC2 only.
@@ -168,7 +149,7 @@ def key_policy(partition: str, account_id: str, region: str, cluster_name: str) 
 
 def secrets_encryption_policy(key_arn: str) -> str:
     """What the control plane needs of the key to envelope-encrypt Kubernetes secrets."""
-    return _document(
+    return iam.policy_document(
         {
             "Effect": "Allow",
             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
@@ -186,43 +167,22 @@ def log_group_name(cluster_name: str) -> str:
 def kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> str:
     """A kubeconfig for one cluster whose user fetches a short-lived token with the AWS CLI,
     as whoever runs Pulumi: no static credentials, no ambient kubeconfig."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
-                }
-            ],
-            "contexts": [
-                {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
-            ],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": [
-                                "eks",
-                                "get-token",
-                                "--cluster-name",
-                                cluster_name,
-                                "--region",
-                                region,
-                                "--output",
-                                "json",
-                            ],
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        }
+    return exec_kubeconfig(
+        cluster_name,
+        endpoint,
+        ca_data,
+        "aws",
+        [
+            "eks",
+            "get-token",
+            "--cluster-name",
+            cluster_name,
+            "--region",
+            region,
+            "--output",
+            "json",
+        ],
+        interactive_mode="Never",
     )
 
 
@@ -481,7 +441,7 @@ class AwsCluster(pulumi.ComponentResource):
         spec = args.region.cluster
         role = aws.iam.Role(
             f"{name}-cluster-role",
-            assume_role_policy=service_trust_policy("eks.amazonaws.com"),
+            assume_role_policy=iam.trust_policy({"Service": "eks.amazonaws.com"}),
             tags=self._tags(f"{name}-cluster-role"),
             opts=self._child(),
         )
@@ -573,7 +533,7 @@ class AwsCluster(pulumi.ComponentResource):
         """A role for EC2 nodes and its policy attachments (nodes join only once they exist)."""
         role = aws.iam.Role(
             resource,
-            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            assume_role_policy=iam.trust_policy({"Service": "ec2.amazonaws.com"}),
             tags=self._tags(resource),
             opts=self._child(),
         )

@@ -27,6 +27,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
 from components import catalog
+from components.aws import iam
 from components.spec import FleetSpec, GpuPoolSpec, RegionSpec
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def controller_policy(
     in_region = {"aws:ResourceTag/topology.kubernetes.io/region": region}
     for_node_class = {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}
     of_node_class = {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}
-    statements = [
+    return iam.policy_document(
         _statement(
             "AllowScopedEC2InstanceAccessActions",
             ["ec2:RunInstances", "ec2:CreateFleet"],
@@ -420,33 +421,27 @@ def controller_policy(
             "eks:DescribeCluster",
             f"arn:{partition}:eks:{region}:{account_id}:cluster/{cluster_name}",
         ),
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    )
 
 
 def interruption_queue_policy(queue_arn: str) -> str:
     """EventBridge (and SQS itself) may send to the queue; nobody may use it without TLS."""
-    return json.dumps(
+    return iam.policy_document(
         {
-            "Version": "2012-10-17",
-            "Id": "EC2InterruptionPolicy",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                },
-                {
-                    "Sid": "DenyHTTP",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sqs:*",
-                    "Resource": queue_arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ],
-        }
+            "Effect": "Allow",
+            "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+        },
+        {
+            "Sid": "DenyHTTP",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": queue_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        policy_id="EC2InterruptionPolicy",
     )
 
 

@@ -9,13 +9,13 @@ interface endpoints, so the bulk of a node's traffic never pays for or depends o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import iam
 from components.spec import FleetSpec, RegionSpec
 
 ZONE_BLOCK_BITS = 3
@@ -76,41 +76,23 @@ def flow_log_trust_policy(vpc_arn: str) -> str:
     """Lets only the flow-logs service, acting for this account's flow logs, assume the role
     (the conditions guard against the confused-deputy problem)."""
     account = vpc_arn.split(":")[4]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {"aws:SourceArn": flow_log_source_arn(vpc_arn)},
-                    },
-                }
-            ],
-        }
+    return iam.trust_policy(
+        {"Service": "vpc-flow-logs.amazonaws.com"},
+        condition={
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": flow_log_source_arn(vpc_arn)},
+        },
     )
 
 
 def flow_log_policy(log_group_arn: str) -> str:
     """Write access to one log group: the group itself and its streams (``:*``), which is where
     ``PutLogEvents`` applies."""
-    return json.dumps(
+    return iam.policy_document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
-                }
-            ],
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
         }
     )
 
@@ -313,19 +295,23 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=self._child(depends_on=[igw]),
         )
 
-    def _s3_gateway_endpoint(self, tables: list[aws.ec2.RouteTable]) -> None:
-        # Model weights come from S3: a gateway endpoint is free and keeps them off the NAT.
-        name = f"{self._prefix}-s3"
-        aws.ec2.VpcEndpoint(
+    def _endpoint(self, service: str, endpoint_type: str, **placement) -> aws.ec2.VpcEndpoint:
+        """A VPC endpoint of one AWS service (``ecr.api``) in this VPC's region."""
+        name = f"{self._prefix}-{service.replace('.', '-')}"
+        return aws.ec2.VpcEndpoint(
             name,
             vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{self._region.region}.s3",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=[t.id for t in tables],
+            service_name=f"com.amazonaws.{self._region.region}.{service}",
+            vpc_endpoint_type=endpoint_type,
             region=self._region.region,
             tags=self._tags(name),
             opts=self._child(),
+            **placement,
         )
+
+    def _s3_gateway_endpoint(self, tables: list[aws.ec2.RouteTable]) -> None:
+        # Model weights come from S3: a gateway endpoint is free and keeps them off the NAT.
+        self._endpoint("s3", "Gateway", route_table_ids=[t.id for t in tables])
 
     def _interface_endpoints(self, subnets: list[aws.ec2.Subnet]) -> None:
         sg_name = f"{self._prefix}-endpoints"
@@ -349,19 +335,13 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=self._child(),
         )
         for service in INTERFACE_ENDPOINT_SERVICES:
-            name = f"{self._prefix}-{service.replace('.', '-')}"
-            aws.ec2.VpcEndpoint(
-                name,
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{self._region.region}.{service}",
-                vpc_endpoint_type="Interface",
+            self._endpoint(
+                service,
+                "Interface",
                 # The service's public DNS name resolves to the endpoint: clients need no change.
                 private_dns_enabled=True,
                 subnet_ids=[s.id for s in subnets],
                 security_group_ids=[security_group.id],
-                region=self._region.region,
-                tags=self._tags(name),
-                opts=self._child(),
             )
 
     def _flow_logs(self, retention_days: int) -> None:

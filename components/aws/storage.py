@@ -16,13 +16,13 @@ Buckets and keys hold the weights and are protected from deletion in every envir
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import iam
 from components.spec import FleetSpec, ModelSpec, RegionSpec
 
 MODEL_PREFIX = "models/"
@@ -72,33 +72,25 @@ class StoreRef:
         return f"{self.bucket_arn}/{MODEL_PREFIX}*"
 
 
-def _document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
 def _key_used_by_s3_for(store: StoreRef) -> dict[str, Any]:
-    """The key may only be used through S3 in the store's region, for the store's bucket.
+    """The key may only be used through S3 in the store's region, for the store's bucket."""
+    return iam.kms_through_s3(store.region, store.bucket_arn, store.models)
 
-    With S3 Bucket Keys the encryption context is the bucket ARN; objects written with the
-    bucket key turned off per request carry their own ARN, so both are admitted.
-    """
+
+def _list_models(store: StoreRef) -> dict[str, Any]:
+    """List the bucket, but only under the model prefix."""
     return {
-        "StringEquals": {"kms:ViaService": f"s3.{store.region}.amazonaws.com"},
-        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [store.bucket_arn, store.models]},
+        "Sid": "ListModels",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": store.bucket_arn,
+        "Condition": {"StringLike": {"s3:prefix": f"{MODEL_PREFIX}*"}},
     }
 
 
 def key_policy(partition: str, account_id: str) -> str:
     """The account administers the key and delegates its use to IAM policies; nobody else."""
-    return _document(
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    )
+    return iam.policy_document(iam.account_root_admin_statement(partition, account_id))
 
 
 def bucket_policy(store: StoreRef) -> str:
@@ -115,7 +107,7 @@ def bucket_policy(store: StoreRef) -> str:
     key) encrypts them.
     """
     objects = f"{store.bucket_arn}/*"
-    return _document(
+    return iam.policy_document(
         {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
@@ -147,20 +139,14 @@ def bucket_policy(store: StoreRef) -> str:
 
 def reader_policy_document(store: StoreRef) -> str:
     """A serving pod's access: read the region's models and decrypt them, nothing more."""
-    return _document(
+    return iam.policy_document(
         {
             "Sid": "ReadModels",
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": store.models,
         },
-        {
-            "Sid": "ListModels",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": store.bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": f"{MODEL_PREFIX}*"}},
-        },
+        _list_models(store),
         {
             "Sid": "DecryptModels",
             "Effect": "Allow",
@@ -178,20 +164,14 @@ def writer_policy(primary: StoreRef) -> str:
     stays recoverable as a noncurrent version. ``kms:Decrypt`` is needed to complete
     multipart uploads.
     """
-    return _document(
+    return iam.policy_document(
         {
             "Sid": "PublishModels",
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
             "Resource": primary.models,
         },
-        {
-            "Sid": "ListModels",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": primary.bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": f"{MODEL_PREFIX}*"}},
-        },
+        _list_models(primary),
         {
             "Sid": "EncryptModels",
             "Effect": "Allow",
@@ -204,7 +184,7 @@ def writer_policy(primary: StoreRef) -> str:
 
 def replication_policy(primary: StoreRef, replicas: list[StoreRef]) -> str:
     """What S3 needs to copy the primary's models into each replica bucket."""
-    return _document(
+    return iam.policy_document(
         {
             "Sid": "ReadReplicationConfiguration",
             "Effect": "Allow",
@@ -252,10 +232,6 @@ def replication_policy(primary: StoreRef, replicas: list[StoreRef]) -> str:
 def _pascal(region: str) -> str:
     """``us-west-2`` -> ``UsWest2`` (statement ids are alphanumeric)."""
     return "".join(part.capitalize() for part in region.split("-"))
-
-
-def _trust(principal: dict[str, str]) -> str:
-    return _document({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
 
 
 @dataclass
@@ -519,7 +495,7 @@ class AwsModelStorage(pulumi.ComponentResource):
             resource,
             description=f"Publishes models to {self._fleet.name} storage in {primary.region}",
             assume_role_policy=pulumi.Output.all(self._partition, self._account_id).apply(
-                lambda v: _trust({"AWS": f"arn:{v[0]}:iam::{v[1]}:root"})
+                lambda v: iam.trust_policy({"AWS": iam.account_root_arn(v[0], v[1])})
             ),
             tags=self._tags(resource),
             opts=self._child(),
@@ -541,7 +517,7 @@ class AwsModelStorage(pulumi.ComponentResource):
         role = aws.iam.Role(
             resource,
             description=f"S3 replication of {self._fleet.name} models from {primary.region}",
-            assume_role_policy=_trust({"Service": "s3.amazonaws.com"}),
+            assume_role_policy=iam.trust_policy({"Service": "s3.amazonaws.com"}),
             tags=self._tags(resource),
             opts=self._child(),
         )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import math
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -30,6 +29,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as kubernetes
 
 from components import catalog
+from components.k8s.kubeconfig import exec_kubeconfig
 from components.spec import GCP_CONTROL_PLANE_RANGE, FleetSpec, GpuPoolSpec, RegionSpec
 
 CONTROL_PLANE_PREFIX = 28
@@ -139,39 +139,14 @@ def _taint(key_value: tuple[str, str]) -> gcp.container.NodePoolNodeConfigTaintA
 
 def _kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
     """A kubeconfig that asks gke-gcloud-auth-plugin for short-lived tokens on every call."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {
-                        "server": f"https://{endpoint}",
-                        "certificate-authority-data": ca_certificate,
-                    },
-                }
-            ],
-            "contexts": [
-                {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
-            ],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "gke-gcloud-auth-plugin",
-                            "installHint": "Install gke-gcloud-auth-plugin: "
-                            "gcloud components install gke-gcloud-auth-plugin",
-                            "provideClusterInfo": True,
-                        }
-                    },
-                }
-            ],
-        },
-        indent=2,
+    return exec_kubeconfig(
+        cluster_name,
+        f"https://{endpoint}",
+        ca_certificate,
+        "gke-gcloud-auth-plugin",
+        install_hint="Install gke-gcloud-auth-plugin: "
+        "gcloud components install gke-gcloud-auth-plugin",
+        provide_cluster_info=True,
     )
 
 

@@ -23,7 +23,6 @@ get read access to the bucket serving their region through Workload Identity Fed
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
+from components.aws import iam
 from components.spec import FleetSpec, ModelSpec, RegionSpec
 
 MODEL_PREFIX = "models/"
@@ -409,18 +409,10 @@ class AwsTransferSourceRole(pulumi.ComponentResource):
 
 def transfer_trust_policy(subject_id: str) -> str:
     """Trust only the Storage Transfer service agent of one project, by its Google subject id."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": "accounts.google.com"},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {"StringEquals": {"accounts.google.com:sub": subject_id}},
-                }
-            ],
-        }
+    return iam.trust_policy(
+        {"Federated": "accounts.google.com"},
+        "sts:AssumeRoleWithWebIdentity",
+        {"StringEquals": {"accounts.google.com:sub": subject_id}},
     )
 
 
@@ -431,35 +423,26 @@ def source_read_policy(bucket_arn: str, kms_key_arn: str, region: str) -> str:
     outside ``models/`` but never their content.
     """
     objects = f"{bucket_arn}/{MODEL_PREFIX}*"
-    return json.dumps(
+    return iam.policy_document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ListModelBucket",
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                    "Resource": bucket_arn,
-                },
-                {
-                    "Sid": "ReadModels",
-                    "Effect": "Allow",
-                    "Action": "s3:GetObject",
-                    "Resource": objects,
-                },
-                {
-                    "Sid": "DecryptModelsThroughS3",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": kms_key_arn,
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
-                        # The object ARN, or the bucket ARN when S3 Bucket Keys are on.
-                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, objects]},
-                    },
-                },
-            ],
-        }
+            "Sid": "ListModelBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "ReadModels",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": objects,
+        },
+        {
+            "Sid": "DecryptModelsThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": kms_key_arn,
+            "Condition": iam.kms_through_s3(region, bucket_arn, objects),
+        },
     )
 
 
