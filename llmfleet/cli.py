@@ -71,7 +71,8 @@ def _write(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    out = Console(soft_wrap=True)
+    # Piped output (CI logs) gets a fixed width instead of rich's 80-column fallback.
+    out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, soft_wrap=True)
     try:
         return _plan(args, out)

@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from components import catalog
+from components.spec import SYSTEM_POOL
 from llmfleet.plan import Plan
 from llmfleet.recorder import RecordedResource
 
@@ -56,11 +58,39 @@ def type_counts(plan: Plan) -> Table:
     return table
 
 
+def node_pools(plan: Plan) -> Table:
+    """Every cluster's node pools with the instance / machine type they resolved to."""
+    table = Table(title="node pools", show_edge=False)
+    for column in ("cloud / region", "pool", "accelerators", "type", "nodes", "capacity"):
+        table.add_column(column)
+    for region in plan.stack.fleet.regions:
+        where = f"{region.cloud} {region.region}"
+        system = region.cluster.system_pool
+        system_type = system.instance_type or catalog.default_system_instance_type(region.cloud)
+        nodes = f"{system.min_nodes}-{system.max_nodes}"
+        table.add_row(where, SYSTEM_POOL, "-", system_type, nodes, "on-demand")
+        for pool in region.cluster.gpu_pools:
+            chosen = region.instance_type_for(pool)
+            capacity = "spot" if pool.spot else "on-demand"
+            if pool.spot and pool.on_demand_fallback and region.cloud == "aws":
+                capacity = "spot, on-demand fallback"
+            table.add_row(
+                where,
+                pool.name,
+                f"{chosen.accelerator_count} x {chosen.accelerator}",
+                chosen.name,
+                f"{pool.min_nodes}-{pool.max_nodes}",
+                capacity,
+            )
+    return table
+
+
 def print_report(plan: Plan, console: Console, *, tree: bool = True) -> None:
     """The plan as a person reads it."""
     if tree:
         console.print(resource_tree(plan))
     console.print(type_counts(plan))
+    console.print(node_pools(plan))
     if plan.violations:
         table = Table(title="policy violations", show_edge=False)
         for column in ("level", "policy", "resource", "message"):

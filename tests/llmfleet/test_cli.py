@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 import textwrap
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 import yaml
 
 from llmfleet.cli import main
+from llmfleet.stackfile import find_project, load_stack
 from tests.conftest import DEV_FLEET, REPO
 
 EXAMPLE_STACKS = ["dev", "prod-aws", "prod-gcp", "hybrid"]
@@ -70,6 +73,66 @@ class TestUsageAndConfigErrors:
         assert not out_json.exists()
         assert captured.out == ""
 
+    @pytest.mark.parametrize(
+        ("change", "path", "message"),
+        [
+            (
+                {"gpu_pools": [{"name": "g", "accelerator": "nvidia-b200"}]},
+                "fleet.regions[0].cluster.gpu_pools[0].accelerator",
+                "unknown accelerator 'nvidia-b200'",
+            ),
+            (
+                {"gpu_pools": [{"name": "g", "accelerator": "nvidia-a100-80gb", "count": 8}]},
+                "fleet.regions[0].cluster.gpu_pools[0].accelerator",
+                "is not offered in aws us-east-2",
+            ),
+            (
+                {"gpu_pools": [{"name": "g", "accelerator": "tpu-v5e", "count": 4}]},
+                "fleet.regions[0].cluster.gpu_pools[0].accelerator",
+                "TPUs are only offered on gcp, not aws",
+            ),
+            (
+                {"gpu_pools": [{"name": "g", "accelerator": "nvidia-l4", "min_nodes": 3}]},
+                "fleet.regions[0].cluster.gpu_pools[0].min_nodes",
+                "3 is above max_nodes 1",
+            ),
+            (
+                {"gpu_pools": [{"name": "g", "accelerator": "nvidia-l4", "max_nodes": 9}]},
+                "fleet.regions[0].cluster.gpu_pools[0].max_nodes",
+                "above budget.max_accelerators 8",
+            ),
+        ],
+    )
+    def test_bad_pools_exit_2_with_their_path(self, tmp_path, capsys, change, path, message):
+        fleet = {**DEV_FLEET, "regions": [{**DEV_FLEET["regions"][0], "region": "us-east-2"}]}
+        fleet["regions"][0]["cluster"] = change
+        project = make_project(tmp_path, {"bad": stack_text(fleet)})
+        assert plan(project, "bad") == 2
+        err = capsys.readouterr().err
+        assert f"{path}: " in err
+        assert message in err
+
+    @pytest.mark.parametrize(
+        ("storage", "path", "message"),
+        [
+            ({"primary_region": "eu-west-1"}, "fleet.storage.primary_region", "not a fleet"),
+            ({"replicas": ["us-west-2"]}, "fleet.storage.replicas[0]", "has no cluster"),
+        ],
+    )
+    def test_bad_storage_exits_2(self, tmp_path, capsys, storage, path, message):
+        project = make_project(tmp_path, {"bad": stack_text({**DEV_FLEET, "storage": storage})})
+        assert plan(project, "bad") == 2
+        err = capsys.readouterr().err
+        assert f"{path}: '" in err
+        assert message in err
+
+    def test_changing_a_published_model_exits_2(self, tmp_path, capsys):
+        fleet = {**DEV_FLEET, "models": [{"name": "m", "version": "v1", "source": "hf://new"}]}
+        project = make_project(tmp_path, {"dev": stack_text(fleet)})
+        (project / "stacks" / "models.lock.yaml").write_text("m: {v1: 'hf://old'}\n")
+        assert plan(project, "dev") == 2
+        assert "fleet.models[0].source: m v1 was published from hf://old" in capsys.readouterr().err
+
     def test_missing_stack_argument_is_a_usage_error(self):
         with pytest.raises(SystemExit) as exited:
             main(["plan"])
@@ -109,20 +172,38 @@ def example_plans(tmp_path_factory) -> dict[str, tuple[int, dict]]:
     plans = {}
     for stack in EXAMPLE_STACKS:
         out_json = tmp_path_factory.mktemp(stack) / "plan.json"
-        code = main(["plan", stack, "--project", str(REPO), "--json", str(out_json), "--no-tree"])
-        plans[stack] = (code, json.loads(out_json.read_text()))
+        with redirect_stdout(io.StringIO()) as out:
+            code = main(
+                ["plan", stack, "--project", str(REPO), "--json", str(out_json), "--no-tree"]
+            )
+        plans[stack] = (code, json.loads(out_json.read_text()), out.getvalue())
     return plans
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 class TestExampleStacks:
+    def test_shows_every_pool_with_its_resolved_type(self, example_plans, stack):
+        out = example_plans[stack][2]
+        rows = {tuple(cell.strip() for cell in line.split("│")) for line in out.splitlines()}
+        fleet = load_stack(find_project(REPO), stack).fleet
+        for region in fleet.regions:
+            for pool in region.cluster.gpu_pools:
+                chosen = region.instance_type_for(pool)
+                assert (
+                    f"{region.cloud} {region.region}",
+                    pool.name,
+                    f"{chosen.accelerator_count} x {chosen.accelerator}",
+                    chosen.name,
+                    f"{pool.min_nodes}-{pool.max_nodes}",
+                ) in {row[:5] for row in rows}
+
     def test_plans_clean(self, example_plans, stack):
-        code, body = example_plans[stack]
+        code, body, _ = example_plans[stack]
         assert body["policy"]["violations"] == []
         assert code == 0
 
     def test_json_has_the_design_shape(self, example_plans, stack):
-        _, body = example_plans[stack]
+        _, body, _ = example_plans[stack]
         assert set(body) == {"stack", "resources", "policy", "cost"}
         assert body["stack"] == stack
         assert set(body["cost"]) == {"monthly_usd", "budget_usd", "by_region"}
@@ -142,7 +223,7 @@ class TestExampleStacks:
             }
 
     def test_every_resource_has_a_cloud_and_region(self, example_plans, stack):
-        _, body = example_plans[stack]
+        _, body, _ = example_plans[stack]
         resources = [r for r in body["resources"] if r["type"] != "llmfleet:fleet:Fleet"]
         assert resources
         for resource in resources:
@@ -150,7 +231,7 @@ class TestExampleStacks:
             assert resource["region"], resource["urn"]
 
     def test_every_resource_of_a_region_carries_that_region(self, example_plans, stack):
-        _, body = example_plans[stack]
+        _, body, _ = example_plans[stack]
         by_urn = {r["urn"]: r for r in body["resources"]}
         stacks = [r for r in body["resources"] if r["type"] == "llmfleet:fleet:RegionStack"]
         assert stacks
@@ -160,7 +241,7 @@ class TestExampleStacks:
             assert {r["region"] for r in below} == {region_stack["region"]}
 
     def test_only_storage_replication_crosses_regions(self, example_plans, stack):
-        _, body = example_plans[stack]
+        _, body, _ = example_plans[stack]
         by_urn = {r["urn"]: r for r in body["resources"]}
         storage = [r["urn"] for r in body["resources"] if r["type"].endswith(":ModelStorage")]
         for resource in body["resources"]:
@@ -171,7 +252,7 @@ class TestExampleStacks:
                 assert other in (resource["region"], "global"), (resource["urn"], urn)
 
     def test_serving_identities_read_their_own_region_copy(self, example_plans, stack):
-        _, body = example_plans[stack]
+        _, body, _ = example_plans[stack]
         by_urn = {r["urn"]: r for r in body["resources"]}
         readers = [
             r
