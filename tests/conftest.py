@@ -71,20 +71,53 @@ def prod_config() -> dict[str, Any]:
     return copy.deepcopy(PROD_FLEET)
 
 
-@pytest.fixture
-def dev_fleet(dev_config) -> FleetSpec:
-    return parse_fleet(dev_config)
+@pytest.fixture(scope="session")
+def dev_fleet() -> FleetSpec:
+    """DEV_FLEET parsed (shared: tests read it, never change it)."""
+    return parse_fleet(copy.deepcopy(DEV_FLEET))
 
 
-@pytest.fixture
-def prod_fleet(prod_config) -> FleetSpec:
-    return parse_fleet(prod_config)
+@pytest.fixture(scope="session")
+def prod_fleet() -> FleetSpec:
+    """PROD_FLEET parsed (shared: tests read it, never change it)."""
+    return parse_fleet(copy.deepcopy(PROD_FLEET))
 
 
 @pytest.fixture
 def run() -> Callable[..., Recording]:
     """Run a program (a zero-argument callable building resources) under the recording mocks."""
     return record
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Callable[[str, Callable[[], Any]], Recording]:
+    """Record a program once per module under a key: ``recorded("prod", program)``.
+
+    Recording is the slow part of a test; tests that only read a recording share it.
+    """
+    cache: dict[str, Recording] = {}
+
+    def recorded_once(key: str, program: Callable[[], Any]) -> Recording:
+        if key not in cache:
+            cache[key] = record(program)
+        return cache[key]
+
+    return recorded_once
+
+
+PLAN_RESOURCE_KEYS = {
+    "urn",
+    "type",
+    "name",
+    "parent",
+    "cloud",
+    "region",
+    "dependencies",
+    "provider",
+    "protect",
+    "inputs",
+}
+"""The keys of a resource in the plan JSON (shared/DESIGN.md)."""
 
 
 @pytest.fixture

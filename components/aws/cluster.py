@@ -248,12 +248,7 @@ class AwsCluster(pulumi.ComponentResource):
         self.cluster_name = cluster_name(args.fleet, args.region)
         self.vpc_id = pulumi.Output.from_input(args.vpc_id)
         self.pod_identity_associations = {}
-        self.account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).account_id
-        self.partition = aws.get_partition_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).partition
+        self.account_id, self.partition = iam.caller_account(self)
 
         self.kms_key = self._cluster_key()
         self.cluster = self._control_plane(args)

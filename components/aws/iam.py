@@ -1,4 +1,5 @@
-"""AWS IAM policy documents: what every role, key, bucket and queue policy here is written in.
+"""AWS IAM: the policy documents every role, key, bucket and queue policy here is written in,
+and the account they are written for.
 
 Components build their statements as plain dicts and serialise them here, so every document
 carries the same policy-language version, and the statements more than one component needs
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+import pulumi
+import pulumi_aws as aws
 
 POLICY_LANGUAGE_VERSION = "2012-10-17"
 """The current policy language; the older one has no policy variables."""
@@ -71,3 +75,12 @@ def kms_through_s3(region: str, bucket_arn: str, objects_arn: str) -> Condition:
         "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
         "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, objects_arn]},
     }
+
+
+def caller_account(parent: pulumi.Resource) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The deploying account's id and partition (``aws``, ``aws-cn``...), looked up once per
+    component so ARNs are built for the account and partition ``pulumi up`` runs in."""
+    options = pulumi.InvokeOutputOptions(parent=parent)
+    account_id = aws.get_caller_identity_output(opts=options).account_id
+    partition = aws.get_partition_output(opts=options).partition
+    return account_id, partition

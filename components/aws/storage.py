@@ -296,12 +296,7 @@ class AwsModelStorage(pulumi.ComponentResource):
         self._name = name
         self._fleet = args.fleet
         self.primary_region = args.primary.region
-        self._account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).account_id
-        self._partition = aws.get_partition_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).partition
+        self._account_id, self._partition = iam.caller_account(self)
 
         self._stores = {
             region.region: self._store(region.region) for region in [args.primary, *args.replicas]

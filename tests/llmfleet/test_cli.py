@@ -15,7 +15,7 @@ import yaml
 
 from llmfleet.cli import main
 from llmfleet.stackfile import find_project, load_stack
-from tests.conftest import DEV_FLEET, REPO
+from tests.conftest import DEV_FLEET, PLAN_RESOURCE_KEYS, REPO
 
 EXAMPLE_STACKS = ["dev", "prod-aws", "prod-gcp", "hybrid"]
 
@@ -209,18 +209,7 @@ class TestExampleStacks:
         assert set(body["cost"]) == {"monthly_usd", "budget_usd", "by_region"}
         assert set(body["cost"]["monthly_usd"]) == {"min", "max"}
         for resource in body["resources"]:
-            assert set(resource) == {
-                "urn",
-                "type",
-                "name",
-                "parent",
-                "cloud",
-                "region",
-                "dependencies",
-                "provider",
-                "protect",
-                "inputs",
-            }
+            assert set(resource) == PLAN_RESOURCE_KEYS
 
     def test_every_resource_has_a_cloud_and_region(self, example_plans, stack):
         _, body, _ = example_plans[stack]

@@ -8,6 +8,8 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as kubernetes
 import pytest
 
+from tests.conftest import PLAN_RESOURCE_KEYS
+
 
 class Region(pulumi.ComponentResource):
     def __init__(self, name: str, region: str, opts=None):
@@ -108,15 +110,4 @@ def test_exports_are_resolved_and_secrets_unwrapped(recording):
 
 def test_plan_json_shape(recording):
     body = recording.one("aws:ec2/vpc:Vpc", "east-vpc").to_json()
-    assert set(body) == {
-        "urn",
-        "type",
-        "name",
-        "parent",
-        "cloud",
-        "region",
-        "dependencies",
-        "provider",
-        "protect",
-        "inputs",
-    }
+    assert set(body) == PLAN_RESOURCE_KEYS

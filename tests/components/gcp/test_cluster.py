@@ -101,26 +101,16 @@ def dev_with_public_endpoint(prod_config: dict[str, Any]) -> FleetSpec:
     return parse_fleet(config)
 
 
-@pytest.fixture(scope="module")
-def recordings() -> dict[str, Recording]:
-    """Recording is the slow part: each fleet is recorded once per module."""
-    return {}
-
-
 @pytest.fixture
-def rec(recordings, run, prod_config) -> Recording:
+def rec(recorded, prod_config) -> Recording:
     """The prod fleet's us-central1 cluster with L4, H100 (and TPU v5e) pools."""
-    if "prod" not in recordings:
-        recordings["prod"] = run(lambda: build(prod_with_pools(prod_config), REGION))
-    return recordings["prod"]
+    return recorded("prod", lambda: build(prod_with_pools(prod_config), REGION))
 
 
 @pytest.fixture
-def dev(recordings, run, prod_config) -> Recording:
+def dev(recorded, prod_config) -> Recording:
     """A dev fleet's europe-west4 cluster, no accelerator pools, API open to one CIDR."""
-    if "dev" not in recordings:
-        recordings["dev"] = run(lambda: build(dev_with_public_endpoint(prod_config), DEV_REGION))
-    return recordings["dev"]
+    return recorded("dev", lambda: build(dev_with_public_endpoint(prod_config), DEV_REGION))
 
 
 def cluster_of(rec: Recording) -> dict[str, Any]:

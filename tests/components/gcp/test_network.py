@@ -45,17 +45,10 @@ def build(fleet: FleetSpec) -> None:
         pulumi.export(f"{region.region}.services_range_name", net.services_range_name)
 
 
-@pytest.fixture(scope="module")
-def recordings() -> dict:
-    return {}
-
-
 @pytest.fixture
-def rec(run, prod_fleet, recordings):
+def rec(recorded, prod_fleet):
     """One recording of the prod fleet for the whole module: the tests only read it."""
-    if "prod" not in recordings:
-        recordings["prod"] = run(lambda: build(prod_fleet))
-    return recordings["prod"]
+    return recorded("prod", lambda: build(prod_fleet))
 
 
 def subnet_of(rec, region: str):

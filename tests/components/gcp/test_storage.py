@@ -77,17 +77,10 @@ def build(fleet: FleetSpec, source: AwsSource | None = None) -> None:
         storage.grant_reader("us-east-1", KSA_NAMESPACE, KSA)
 
 
-@pytest.fixture(scope="module")
-def recordings() -> dict:
-    return {}
-
-
 @pytest.fixture
-def rec(run, prod_fleet, recordings):
+def rec(recorded, prod_fleet):
     """The conftest prod fleet: us-central1 and europe-west4, on different continents."""
-    if "prod" not in recordings:
-        recordings["prod"] = run(lambda: build(prod_fleet))
-    return recordings["prod"]
+    return recorded("prod", lambda: build(prod_fleet))
 
 
 @pytest.fixture
@@ -102,27 +95,20 @@ def nam4_fleet(prod_config) -> FleetSpec:
 
 
 @pytest.fixture
-def nam4(run, nam4_fleet, recordings):
-    if "nam4" not in recordings:
-        recordings["nam4"] = run(lambda: build(nam4_fleet))
-    return recordings["nam4"]
+def nam4(recorded, nam4_fleet):
+    return recorded("nam4", lambda: build(nam4_fleet))
 
 
 @pytest.fixture
-def configurable(run, prod_config, recordings):
+def configurable(recorded, prod_config):
     """us-east4 and us-west1: a configurable dual-region of the US multi-region."""
-    if "configurable" not in recordings:
-        fleet = gcp_pair(prod_config, ("us-east4", "us-west1"))
-        recordings["configurable"] = run(lambda: build(fleet))
-    return recordings["configurable"]
+    return recorded("configurable", lambda: build(gcp_pair(prod_config, ("us-east4", "us-west1"))))
 
 
 @pytest.fixture
-def cross_cloud(run, prod_fleet, recordings):
+def cross_cloud(recorded, prod_fleet):
     """The prod fleet with its primary copy on AWS."""
-    if "cross_cloud" not in recordings:
-        recordings["cross_cloud"] = run(lambda: build(prod_fleet, AWS_SOURCE))
-    return recordings["cross_cloud"]
+    return recorded("cross_cloud", lambda: build(prod_fleet, AWS_SOURCE))
 
 
 def bucket(rec, key: str):
