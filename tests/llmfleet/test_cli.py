@@ -197,6 +197,16 @@ class TestExampleStacks:
                     f"{pool.min_nodes}-{pool.max_nodes}",
                 ) in {row[:5] for row in rows}
 
+    def test_cloud_inputs_use_only_fields_the_provider_knows(self, example_plans, stack):
+        _, body, _ = example_plans[stack]
+        unknown = [
+            key
+            for r in body["resources"]
+            if r["type"].startswith(("aws:", "gcp:"))
+            for key in _untranslated_keys(r["inputs"], r["type"])
+        ]
+        assert unknown == []
+
     def test_plans_clean(self, example_plans, stack):
         code, body, _ = example_plans[stack]
         assert body["policy"]["violations"] == []
@@ -254,6 +264,26 @@ class TestExampleStacks:
         for reader in readers:
             for urn in reader["dependencies"]:
                 assert by_urn[urn]["region"] in (reader["region"], "global")
+
+
+FREE_FORM_INPUTS = {"tags", "labels", "resourceLabels", "userLabels"}
+"""Cloud inputs that are maps of the user's own keys, not provider fields."""
+
+
+def _untranslated_keys(value, path: str) -> list[str]:
+    """Nested input keys still in snake_case: the SDK camelCases every field it knows, so these
+    are fields the provider does not have (a typo fails at `pulumi up`, not under mocks)."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "_" in key:
+                found.append(f"{path}.{key}")
+            if key not in FREE_FORM_INPUTS:
+                found.extend(_untranslated_keys(item, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_untranslated_keys(item, f"{path}[{i}]"))
+    return found
 
 
 def _under(resource: dict, ancestor: str, by_urn: dict) -> bool:
