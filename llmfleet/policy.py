@@ -16,8 +16,8 @@ from llmfleet.recorder import RecordedResource, Recording
 def _validation_args(resource: RecordedResource) -> ResourceValidationArgs:
     options = PolicyResourceOptions(
         protect=resource.protect,
-        ignore_changes=[],
-        delete_before_replace=None,
+        ignore_changes=resource.ignore_changes,
+        delete_before_replace=resource.delete_before_replace,
         aliases=[],
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
         additional_secret_outputs=[],

@@ -41,6 +41,9 @@ class RecordedResource:
     protect: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
     cloud: str | None = None
     region: str | None = None
 
@@ -177,6 +180,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             inputs=_plain(inputs),
             outputs=state,
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            ignore_changes=list(request.ignoreChanges),
         )
         with self._lock:
             self.recorded.append(resource)

@@ -19,7 +19,13 @@ class Region(pulumi.ComponentResource):
             f"{name}-vpc",
             cidr_block="10.0.0.0/16",
             region=region,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=True,
+                retain_on_delete=True,
+                delete_before_replace=True,
+                ignore_changes=["tags"],
+            ),
         )
         self.subnet = aws.ec2.Subnet(
             f"{name}-subnet",
@@ -73,6 +79,8 @@ def test_parent_protect_and_provider_are_kept(recording):
     assert region.parent is None
     assert vpc.parent == region.urn
     assert vpc.protect is True
+    assert (vpc.retain_on_delete, vpc.delete_before_replace) == (True, True)
+    assert vpc.ignore_changes == ["tags"]
     assert recording.one("aws:ec2/subnet:Subnet", "east-subnet").protect is False
     assert namespace.provider == provider.urn
 
