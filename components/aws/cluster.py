@@ -35,6 +35,7 @@ from components.aws.karpenter import (
 )
 from components.aws.network import cluster_name
 from components.k8s.kubeconfig import exec_kubeconfig
+from components.naming import fit_name
 from components.spec import FleetSpec, RegionSpec, SystemPoolSpec
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -269,7 +270,7 @@ class AwsCluster(pulumi.ComponentResource):
         )
 
         node_daemons = [self._addon(addon) for addon in ADDONS_BEFORE_NODES]
-        self.node_role, node_permissions = self._node_role(f"{name}-system-node-role")
+        self.node_role, node_permissions = self._node_role("system-node")
         system_nodes = self._system_node_group(
             args, spec.system_pool, [*node_daemons, *node_permissions]
         )
@@ -288,9 +289,7 @@ class AwsCluster(pulumi.ComponentResource):
             self._addon(EBS_CSI_ADDON, after=[system_nodes, ebs_csi_identity]),
         ]
 
-        self.karpenter_node_role, karpenter_node_permissions = self._node_role(
-            f"{name}-karpenter-node-role"
-        )
+        self.karpenter_node_role, karpenter_node_permissions = self._node_role("karpenter-node")
         # Managed node groups get their node role's access entry from EKS; Karpenter's nodes
         # need one so they can join.
         karpenter_access = aws.eks.AccessEntry(
@@ -353,11 +352,13 @@ class AwsCluster(pulumi.ComponentResource):
 
         ``policy_json`` becomes the role's inline policy; ``managed_policies`` are AWS managed
         policy names (``service-role/AmazonEBSCSIDriverPolicy``). The Pod Identity association
-        lands in ``pod_identity_associations[f"{namespace}/{service_account}"]``.
+        lands in ``pod_identity_associations[f"{namespace}/{service_account}"]``. The role is
+        named ``<cluster>-<name>``, shortened with a hash where IAM's 64 characters require.
         """
         resource = f"{self._name}-{name}"
         role = aws.iam.Role(
             resource,
+            name=self._role_name(name),
             description=f"{namespace}/{service_account} on EKS cluster {self.cluster_name}",
             assume_role_policy=self.account_id.apply(
                 lambda account: pod_identity_trust_policy(
@@ -395,6 +396,10 @@ class AwsCluster(pulumi.ComponentResource):
 
     def _tags(self, name: str) -> dict[str, str]:
         return {**self._fleet.labels(), "Name": name}
+
+    def _role_name(self, purpose: str) -> str:
+        """IAM role names are account-wide: the cluster name (fleet and region) scopes them."""
+        return fit_name(f"{self.cluster_name}-{purpose}", iam.ROLE_NAME_MAX_LENGTH)
 
     def _managed_policy_arn(self, policy: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy/", policy)
@@ -436,6 +441,7 @@ class AwsCluster(pulumi.ComponentResource):
         spec = args.region.cluster
         role = aws.iam.Role(
             f"{name}-cluster-role",
+            name=self._role_name("cluster"),
             assume_role_policy=iam.trust_policy({"Service": "eks.amazonaws.com"}),
             tags=self._tags(f"{name}-cluster-role"),
             opts=self._child(),
@@ -524,10 +530,12 @@ class AwsCluster(pulumi.ComponentResource):
             opts=self._child(depends_on=list(after)),
         )
 
-    def _node_role(self, resource: str) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+    def _node_role(self, purpose: str) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
         """A role for EC2 nodes and its policy attachments (nodes join only once they exist)."""
+        resource = f"{self._name}-{purpose}-role"
         role = aws.iam.Role(
             resource,
+            name=self._role_name(purpose),
             assume_role_policy=iam.trust_policy({"Service": "ec2.amazonaws.com"}),
             tags=self._tags(resource),
             opts=self._child(),

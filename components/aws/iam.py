@@ -1,5 +1,5 @@
 """AWS IAM: the policy documents every role, key, bucket and queue policy here is written in,
-and the account they are written for.
+the account they are written for, and names that fit AWS's length limits.
 
 Components build their statements as plain dicts and serialise them here, so every document
 carries the same policy-language version, and the statements more than one component needs
@@ -17,6 +17,9 @@ import pulumi_aws as aws
 
 POLICY_LANGUAGE_VERSION = "2012-10-17"
 """The current policy language; the older one has no policy variables."""
+
+ROLE_NAME_MAX_LENGTH = 64
+"""IAM refuses longer role names."""
 
 Statement = dict[str, Any]
 Condition = dict[str, Any]

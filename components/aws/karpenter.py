@@ -28,6 +28,7 @@ import pulumi_kubernetes as kubernetes
 
 from components import catalog
 from components.aws import iam
+from components.naming import fit_name
 from components.spec import FleetSpec, GpuPoolSpec, RegionSpec
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ INTERRUPTION_EVENTS = {
     "scheduled-change": ("aws.health", "AWS Health Event"),
 }
 """EventBridge rules feeding the interruption queue: rule suffix -> (source, detail-type)."""
+EVENT_RULE_NAME_MAX_LENGTH = 64
+"""EventBridge refuses longer rule names."""
 INTERRUPTION_MESSAGE_RETENTION_SECONDS = 300
 """Interruption notices are useless after the two-minute Spot warning; old ones are dropped."""
 
@@ -264,7 +267,9 @@ def controller_policy(
     queue_arn: str,
     node_role_arn: str,
 ) -> str:
-    """The Karpenter controller's permissions, after the upstream v1 CloudFormation policy.
+    """The Karpenter controller's permissions, after the upstream CloudFormation policies of
+    ``KARPENTER_VERSION``, less launching into capacity reservations and placement groups (no
+    pool selects them) and zonal shift (off by default).
 
     Everything it creates must carry the cluster's ownership tags, everything it deletes must
     already carry them, it reads only its own region, and it passes only the node role.
@@ -351,11 +356,15 @@ def controller_policy(
         _statement(
             "AllowRegionalReadActions",
             [
+                "ec2:DescribeCapacityReservations",
                 "ec2:DescribeImages",
                 "ec2:DescribeInstances",
+                # Since 1.12 the interruption controller checks instance status (health).
+                "ec2:DescribeInstanceStatus",
                 "ec2:DescribeInstanceTypeOfferings",
                 "ec2:DescribeInstanceTypes",
                 "ec2:DescribeLaunchTemplates",
+                "ec2:DescribePlacementGroups",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSpotPriceHistory",
                 "ec2:DescribeSubnets",
@@ -555,6 +564,9 @@ class Karpenter(pulumi.ComponentResource):
         for event, (source, detail_type) in INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{self._name}-{event}",
+                name=fit_name(
+                    f"{self._cluster.cluster_name}-karpenter-{event}", EVENT_RULE_NAME_MAX_LENGTH
+                ),
                 description=f"{detail_type} -> Karpenter of {self._cluster.cluster_name}",
                 event_pattern=json.dumps({"source": [source], "detail-type": [detail_type]}),
                 region=self._region,

@@ -87,13 +87,24 @@ def flow_log_trust_policy(vpc_arn: str) -> str:
 
 def flow_log_policy(log_group_arn: str) -> str:
     """Write access to one log group: the group itself and its streams (``:*``), which is where
-    ``PutLogEvents`` applies."""
+    ``PutLogEvents`` applies.
+
+    The flow-logs service also looks the group up before delivering (``DescribeLogGroups`` is
+    among the role's documented minimum permissions); that lookup lists groups, so it is scoped
+    to the account and region rather than to the one group. It reveals names and settings only.
+    """
+    account_and_region = log_group_arn.split(":log-group:")[0]
     return iam.policy_document(
         {
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        }
+        },
+        {
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": f"{account_and_region}:log-group:*",
+        },
     )
 
 

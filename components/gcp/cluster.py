@@ -30,6 +30,7 @@ import pulumi_kubernetes as kubernetes
 
 from components import catalog
 from components.k8s.kubeconfig import exec_kubeconfig
+from components.naming import autonamed, fit_name
 from components.spec import GCP_CONTROL_PLANE_RANGE, FleetSpec, GpuPoolSpec, RegionSpec
 
 CONTROL_PLANE_PREFIX = 28
@@ -90,14 +91,6 @@ def control_plane_cidr(region_name: str) -> IPv4Network:
     size = 2 ** (32 - CONTROL_PLANE_PREFIX)
     first = int(GCP_CONTROL_PLANE_RANGE.network_address) + slot * size
     return ipaddress.ip_network((first, CONTROL_PLANE_PREFIX))
-
-
-def _bounded(name: str, limit: int) -> str:
-    """``name`` when it fits in ``limit`` characters, else a prefix and a stable hash of it."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
-    return f"{name[: limit - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def _boot_disk_type(machine: catalog.InstanceType) -> str:
@@ -247,13 +240,13 @@ class GcpCluster(pulumi.ComponentResource):
         # recreated stack from colliding with the remains of an earlier one.
         protected = pulumi.ResourceOptions(parent=self, protect=self._fleet.protect)
         ring = gcp.kms.KeyRing(
-            f"{self._name}-keyring",
+            autonamed(f"{self._name}-keyring"),
             project=self._project,
             location=self._region.region,
             opts=protected,
         )
         return gcp.kms.CryptoKey(
-            f"{self._name}-key",
+            autonamed(f"{self._name}-key"),
             key_ring=ring.id,
             purpose="ENCRYPT_DECRYPT",
             rotation_period=KEY_ROTATION_PERIOD,
@@ -281,7 +274,7 @@ class GcpCluster(pulumi.ComponentResource):
         account = gcp.serviceaccount.Account(
             f"{self._name}-nodes",
             project=self._project,
-            account_id=_bounded(f"{self._fleet.name}-{self._region.region}-nodes", ACCOUNT_ID_MAX),
+            account_id=fit_name(f"{self._fleet.name}-{self._region.region}-nodes", ACCOUNT_ID_MAX),
             display_name=f"GKE nodes of {self._fleet.name} in {self._region.region}",
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -528,10 +521,14 @@ class GcpCluster(pulumi.ComponentResource):
                     gpu_driver_installation_config={"gpu_driver_version": GPU_DRIVER_VERSION},
                 )
             ],
-            # GKE adds this taint to GPU nodes itself; stating it keeps the plan honest.
+            # GKE taints GPU nodes itself only when the cluster already has a non-GPU pool,
+            # which a new cluster, its default pool just removed, may not have yet.
             "taints": [_taint(GPU_TAINT)],
             # Image streaming starts multi-gigabyte serving images before they are pulled.
             "gcfs_config": gcp.container.NodePoolNodeConfigGcfsConfigArgs(enabled=True),
+            # A3 machine types support gVNIC only; on every GPU machine it raises the bandwidth
+            # image pulls and weight downloads get.
+            "gvnic": gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True),
         }
         if machine.local_nvme_gib:
             # The machine's NVMe SSDs back ephemeral storage: the model cache reads from there.

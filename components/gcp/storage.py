@@ -32,6 +32,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from components.aws import iam
+from components.naming import autonamed
 from components.spec import FleetSpec, ModelSpec, RegionSpec
 
 MODEL_PREFIX = "models/"
@@ -215,12 +216,13 @@ def model_path(model: ModelSpec) -> str:
 
 
 def workload_identity_principal(
-    project: str, project_number: str, namespace: str, service_account: str
+    workload_pool: str, project_number: str, namespace: str, service_account: str
 ) -> str:
-    """The IAM principal of a Kubernetes service account under Workload Identity Federation."""
+    """The IAM principal of a Kubernetes service account under Workload Identity Federation;
+    ``workload_pool`` is the clusters' ``<project>.svc.id.goog``."""
     return (
         f"principal://iam.googleapis.com/projects/{project_number}/locations/global/"
-        f"workloadIdentityPools/{project}.svc.id.goog/subject/ns/{namespace}/sa/{service_account}"
+        f"workloadIdentityPools/{workload_pool}/subject/ns/{namespace}/sa/{service_account}"
     )
 
 
@@ -257,13 +259,13 @@ class ModelBucket(pulumi.ComponentResource):
         # remains of an earlier one.
         protected = pulumi.ResourceOptions(parent=self, protect=True)
         self.key_ring = gcp.kms.KeyRing(
-            f"{name}-keyring",
+            autonamed(f"{name}-keyring"),
             project=fleet.gcp_project,
             location=placement.kms_location,
             opts=protected,
         )
         self.key = gcp.kms.CryptoKey(
-            f"{name}-key",
+            autonamed(f"{name}-key"),
             key_ring=self.key_ring.id,
             purpose="ENCRYPT_DECRYPT",
             rotation_period=KEY_ROTATION_PERIOD,
@@ -280,7 +282,7 @@ class ModelBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket = gcp.storage.Bucket(
-            name,
+            autonamed(name),
             project=fleet.gcp_project,
             location=placement.location,
             custom_placement_config=(
@@ -527,9 +529,18 @@ class GcpModelStorage(pulumi.ComponentResource):
     # --- public interface -------------------------------------------------------------------
 
     def grant_reader(
-        self, region: str, namespace: str, service_account: str
+        self,
+        region: str,
+        namespace: str,
+        service_account: str,
+        workload_pool: pulumi.Input[str] | None = None,
     ) -> gcp.storage.BucketIAMMember:
         """Let a Kubernetes service account read the bucket serving ``region``, and only that one.
+
+        Pass the serving cluster's ``GcpCluster.workload_pool`` as ``workload_pool``: GKE creates
+        the project's pool with its first Workload Identity cluster, and IAM refuses a grant to
+        a pool that does not exist yet, so the grant must wait for the cluster. Without it the
+        grant names ``<project>.svc.id.goog`` and only succeeds once a cluster exists.
 
         Regions sharing a dual-region bucket share one grant: two resources for the same binding
         would each delete it, and with it the other's access.
@@ -537,14 +548,14 @@ class GcpModelStorage(pulumi.ComponentResource):
         home = self._home(region)
         grant_key = (home.placement.key, namespace, service_account)
         if grant_key not in self._readers:
-            project = self._project
+            pool = workload_pool if workload_pool is not None else f"{self._project}.svc.id.goog"
             self._readers[grant_key] = gcp.storage.BucketIAMMember(
                 f"{self._name}-{home.placement.key}-reader-{namespace}-{service_account}",
                 bucket=home.bucket.name,
                 role=READER_ROLE,
-                member=self._project_number.apply(
-                    lambda number: workload_identity_principal(
-                        project, number, namespace, service_account
+                member=pulumi.Output.all(pool, self._project_number).apply(
+                    lambda values: workload_identity_principal(
+                        values[0], values[1], namespace, service_account
                     )
                 ),
                 opts=pulumi.ResourceOptions(parent=home),
@@ -639,6 +650,11 @@ class GcpModelStorage(pulumi.ComponentResource):
         year, month, day = TRANSFER_START_DATE
         return gcp.storage.TransferJob(
             f"{self._name}-{sink.placement.key}-sync",
+            # pulumi-gcp auto-names an unset name "<logical name>-<hex>", which the API refuses
+            # without its "transferJobs/" prefix. The sink (one job each) lends its name: new
+            # with every bucket, so a recreated stack never reuses a deleted job's name, which
+            # the API also refuses.
+            name=pulumi.Output.concat("transferJobs/", sink.bucket.name, "-sync"),
             project=self._project,
             description=description,
             transfer_spec=gcp.storage.TransferJobTransferSpecArgs(

@@ -196,6 +196,58 @@ def test_every_taggable_aws_resource_carries_the_fleet_tags(prod):
             assert r.inputs["tags"].items() >= prod.fleet.labels().items(), r.name
 
 
+def test_iam_roles_and_eventbridge_rules_have_stable_names_scoped_by_the_cluster(prod):
+    roles = {r.name: r.inputs["name"] for r in prod.rec.of_type(ROLE)}
+    assert roles == {
+        "c-cluster-role": "llm-prod-us-east-1-cluster",
+        "c-system-node-role": "llm-prod-us-east-1-system-node",
+        "c-karpenter-node-role": "llm-prod-us-east-1-karpenter-node",
+        "c-ebs-csi-driver": "llm-prod-us-east-1-ebs-csi-driver",
+        "c-karpenter-controller": "llm-prod-us-east-1-karpenter-controller",
+    }
+    rules = {r.name: r.inputs["name"] for r in prod.rec.of_type(EVENT_RULE)}
+    assert rules["c-karpenter-instance-state-change"] == (
+        "llm-prod-us-east-1-karpenter-instance-state-change"
+    )
+
+
+LONGEST_FLEET = "llm-fleet-abcdef"
+"""16 characters, the longest fleet name the spec allows."""
+LONGEST_REGION = "ap-northeast-1"
+"""The longest AWS region name in the catalog."""
+LONGEST_SERVING = "s" * 32
+"""A serving name as long as the spec allows (fleet.py names its reader role after it)."""
+
+
+@pytest.fixture(scope="module")
+def longest() -> Recording:
+    """A cluster under the longest names the spec allows, named the way Fleet names it."""
+    config = copy.deepcopy(DEV_FLEET)
+    config["name"] = LONGEST_FLEET
+    config["regions"][0].update(region=LONGEST_REGION)
+    fleet = parse_fleet(config)
+    region = fleet.regions[0]
+
+    def program() -> None:
+        cluster = AwsCluster(
+            f"{LONGEST_FLEET}-{region.key}-cluster",
+            AwsClusterArgs(fleet, region, "vpc-0123", SUBNETS),
+        )
+        cluster.service_account_role(f"{LONGEST_SERVING}-models", LONGEST_SERVING, "reader")
+
+    return record(program)
+
+
+@pytest.mark.parametrize("type_", [ROLE, EVENT_RULE])
+def test_names_fit_aws_limits_for_the_longest_fleet_region_and_serving_names(longest, type_):
+    # IAM role and EventBridge rule names stop at 64 characters; Pulumi's autonaming (the
+    # mocks mimic its 8-character suffix) would have passed that for every fleet.
+    names = [r.outputs["name"] for r in longest.of_type(type_)]
+    assert names and all(len(n) <= 64 for n in names), names
+    assert len(set(names)) == len(names)
+    assert all(n.startswith(f"{LONGEST_FLEET}-{LONGEST_REGION}-") for n in names)
+
+
 def test_refuses_a_gcp_region(prod_fleet):
     gcp_region = prod_fleet.regions_of("gcp")[0]
     with pytest.raises(ValueError, match="aws region"):
@@ -264,7 +316,7 @@ def test_control_plane_role_is_trusted_by_eks_and_may_use_the_key(prod):
 def test_cluster_runs_the_spec_version_with_standard_support(prod):
     cluster = prod.one(CLUSTER)
     assert cluster.inputs["name"] == "llm-prod-us-east-1"
-    assert cluster.inputs["version"] == "1.33"
+    assert cluster.inputs["version"] == "1.35"
     assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
     assert prod.rec.exports["cluster_name"] == "llm-prod-us-east-1"
 
@@ -532,6 +584,8 @@ def test_karpenter_policy_is_scoped_to_the_cluster_and_region(prod):
     assert delete["Condition"]["StringEquals"] == {f"aws:ResourceTag/{owned}": "owned"}
     reads = statement(controller, "AllowRegionalReadActions")
     assert reads["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}
+    # Karpenter 1.12+ health-checks instances in its interruption controller.
+    assert "ec2:DescribeInstanceStatus" in actions(reads)
     queue = statement(controller, "AllowInterruptionQueueActions")
     assert queue["Resource"] == prod.outputs(QUEUE)["arn"]
     describe = statement(controller, "AllowAPIServerEndpointDiscovery")

@@ -394,19 +394,25 @@ def test_flow_log_role_is_trusted_only_by_this_accounts_flow_logs(dev):
     ]
 
 
-def test_flow_log_role_may_only_write_to_its_log_group(dev):
+def test_flow_log_role_may_only_write_to_its_log_group_and_look_groups_up(dev):
     policy = dev.one(ROLE_POLICY)
     group_arn = dev.one(LOG_GROUP).outputs["arn"]
     assert policy.inputs["role"] == output_id(dev.one(ROLE))
-    [statement] = json.loads(policy.inputs["policy"])["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert sorted(statement["Action"]) == [
+    write, look_up = json.loads(policy.inputs["policy"])["Statement"]
+    assert write["Effect"] == "Allow"
+    assert sorted(write["Action"]) == [
         "logs:CreateLogStream",
         "logs:DescribeLogStreams",
         "logs:PutLogEvents",
     ]
-    assert statement["Resource"] == [group_arn, f"{group_arn}:*"]
-    assert "Condition" not in statement
+    assert write["Resource"] == [group_arn, f"{group_arn}:*"]
+    assert "Condition" not in write
+    # AWS lists DescribeLogGroups among the minimum permissions of a flow-log role.
+    assert look_up == {
+        "Effect": "Allow",
+        "Action": "logs:DescribeLogGroups",
+        "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*",
+    }
 
 
 def test_flow_log_retention_follows_the_spec(run, dev_config):

@@ -219,7 +219,7 @@ def test_storage_csi_drivers_for_model_loading(rec):
 
 def test_release_channel_and_version_come_from_the_spec(rec, dev):
     assert cluster_of(rec)["releaseChannel"] == {"channel": "REGULAR"}
-    assert cluster_of(rec)["minMasterVersion"] == "1.33"
+    assert cluster_of(rec)["minMasterVersion"] == "1.35"
     assert cluster_of(dev)["releaseChannel"] == {"channel": "RAPID"}
     assert cluster_of(dev)["minMasterVersion"] == "1.32"
 
@@ -233,7 +233,7 @@ def test_names_fit_gke_and_iam_limits(dev):
     account_id = dev.one(ACCOUNT, f"{DEV_NAME}-{DEV_REGION}-nodes").inputs["accountId"]
     assert cluster_name == f"{DEV_NAME}-{DEV_REGION}"
     # "<fleet>-<region>-nodes" is too long for an account id: a prefix plus a stable hash.
-    assert account_id.startswith(f"{DEV_NAME}-europe")
+    assert account_id.startswith(f"{DEV_NAME}-euro-")
     assert len(account_id) == 30
 
 
@@ -353,6 +353,7 @@ def test_system_pool_runs_add_ons_across_zones(rec, prod_fleet):
     assert config["labels"] == {"llmfleet.io/pool": "system"}
     assert "taints" not in config
     assert "guestAccelerators" not in config
+    assert "gvnic" not in config
     assert inputs["nodeLocations"] == ZONES
     assert inputs["autoscaling"] == {
         "totalMinNodeCount": spec.min_nodes,
@@ -385,6 +386,8 @@ def test_gpu_pool_machine_and_accelerator_come_from_the_catalog(rec, spec):
     ]
     assert config["spot"] is spec.get("spot", False)
     assert config["diskType"] == "pd-ssd"
+    # A3 machine types support gVNIC only.
+    assert config["gvnic"] == {"enabled": True}
 
 
 @pytest.mark.parametrize("spec", GPU_POOLS, ids=lambda spec: spec["name"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pulumi
+import pulumi_gcp as gcp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,6 +44,7 @@ TRANSFER_SUBJECT = gcp_mocks.INVOKES[
 ]({})["subjectId"]
 MODEL = ModelSpec(name="llama-70b", version="2025-06", source="hf://meta/llama")
 KSA_NAMESPACE, KSA = "serving", "vllm"
+SERVING_CLUSTER = "serving-cluster"
 
 AWS_SOURCE = AwsSource(
     bucket_name="llm-prod-models-use1",
@@ -62,12 +65,21 @@ def gcp_pair(config: dict, regions: tuple[str, str], **overrides) -> FleetSpec:
 
 
 def build(fleet: FleetSpec, source: AwsSource | None = None) -> None:
-    """The fleet's GCP model storage, a reader in every region, each region's model URI."""
+    """The fleet's GCP model storage, a reader in every region (its pool read from a stand-in
+    for the serving cluster), each region's model URI."""
     storage = GcpModelStorage(
         NAME, GcpModelStorageArgs(fleet=fleet, regions=fleet.regions_of("gcp"), source=source)
     )
+    cluster = gcp.container.Cluster(
+        SERVING_CLUSTER,
+        project=fleet.gcp_project,
+        location=fleet.regions_of("gcp")[0].region,
+        workload_identity_config={"workload_pool": f"{fleet.gcp_project}.svc.id.goog"},
+    )
     for region in fleet.regions_of("gcp"):
-        storage.grant_reader(region.region, KSA_NAMESPACE, KSA)
+        storage.grant_reader(
+            region.region, KSA_NAMESPACE, KSA, cluster.workload_identity_config.workload_pool
+        )
         pulumi.export(f"{region.region}.model_uri", storage.model_uri(region.region, MODEL))
         pulumi.export(f"{region.region}.bucket", storage.bucket_for_region[region.region].name)
     pulumi.export("bucket_keys", sorted(storage.buckets))
@@ -103,6 +115,20 @@ def nam4(recorded, nam4_fleet):
 def configurable(recorded, prod_config):
     """us-east4 and us-west1: a configurable dual-region of the US multi-region."""
     return recorded("configurable", lambda: build(gcp_pair(prod_config, ("us-east4", "us-west1"))))
+
+
+@pytest.fixture
+def long_names(recorded, prod_config):
+    """A 16-character fleet name and the EU pair with the longest bucket key, named as the
+    fleet names its storage."""
+    fleet = gcp_pair(prod_config, ("europe-west1", "europe-west4"), name="llm-serving-prod")
+    return recorded(
+        "long_names",
+        lambda: GcpModelStorage(
+            f"{fleet.name}-gcp-models",
+            GcpModelStorageArgs(fleet=fleet, regions=fleet.regions_of("gcp")),
+        ),
+    )
 
 
 @pytest.fixture
@@ -328,6 +354,22 @@ def test_replica_is_filled_from_the_primary_by_an_hourly_transfer(rec):
     assert job.region == "europe-west4"
 
 
+TRANSFER_JOB_NAME = re.compile(r"^transferJobs/(?!OPI)[A-Za-z0-9-._~]*[A-Za-z0-9]$")
+"""What the Storage Transfer API accepts as a job name (other than POSIX transfers)."""
+
+
+@pytest.mark.parametrize("recording", ["rec", "cross_cloud"])
+def test_each_job_is_named_after_its_sink_in_the_form_the_api_requires(recording, request):
+    rec = request.getfixturevalue(recording)
+    jobs = rec.of_type(TRANSFER_JOB)
+    assert jobs
+    for job in jobs:
+        sink = job.inputs["transferSpec"]["gcsDataSink"]["bucketName"]
+        assert job.inputs["name"] == f"transferJobs/{sink}-sync"
+        assert TRANSFER_JOB_NAME.match(job.inputs["name"])
+        assert len(job.inputs["name"]) <= 128
+
+
 def test_transfer_agent_reads_the_primary_and_writes_the_replica_only(rec):
     grants = members_of(rec, f"serviceAccount:{TRANSFER_AGENT}")
     assert roles_on(grants, bucket_name(rec, "us-central1")) == {
@@ -363,6 +405,9 @@ def test_a_reader_may_read_the_bucket_of_its_region_only(rec):
         (grant,) = [g for g in grants if g.inputs["bucket"] == bucket_name(rec, region)]
         assert grant.inputs["role"] == "roles/storage.objectViewer"
         assert grant.parent == rec.one("llmfleet:gcp:ModelBucket", f"{NAME}-{region}").urn
+    # IAM refuses a grant to the cluster's Workload Identity pool before the cluster exists.
+    cluster = rec.one("gcp:container/cluster:Cluster", SERVING_CLUSTER)
+    assert all(cluster.urn in g.dependencies for g in grants)
     # GCS decrypts through its service agent: readers hold no role on any key.
     assert all(
         g.inputs["member"] == f"serviceAccount:{STORAGE_AGENT}" for g in rec.of_type(KEY_MEMBER)
@@ -443,6 +488,15 @@ def test_a_configurable_dual_region_names_its_regions(configurable):
     assert b.inputs["customPlacementConfig"] == {"dataLocations": ["US-EAST4", "US-WEST1"]}
     assert b.inputs["rpo"] == "ASYNC_TURBO"
     assert configurable.one(KEY_RING).inputs["location"] == "us"
+
+
+def test_long_fleet_names_still_fit_bucket_and_kms_name_limits(long_names):
+    (b,) = long_names.of_type(BUCKET)
+    assert b.inputs["customPlacementConfig"] == {"dataLocations": ["EUROPE-WEST1", "EUROPE-WEST4"]}
+    for type_ in (BUCKET, KEY_RING, KEY):
+        (resource,) = long_names.of_type(type_)
+        assert len(resource.outputs["name"]) <= 63, (type_, resource.outputs["name"])
+        assert resource.protect is True
 
 
 # --- cross-cloud: the primary copy on AWS ----------------------------------------------------
