@@ -171,7 +171,10 @@ class Fleet(pulumi.ComponentResource):
                 uris[region.region] = self.aws_storage.model_uri(region.region, model)
             else:
                 assert self.gcp_storage is not None
-                self.gcp_storage.grant_reader(region.region, serving.name, MODEL_READER)
+                cluster = self.regions[region.region].cluster
+                self.gcp_storage.grant_reader(
+                    region.region, serving.name, MODEL_READER, cluster.workload_pool
+                )
                 uris[region.region] = self.gcp_storage.model_uri(region.region, model)
         return uris
 

@@ -198,7 +198,7 @@ class SystemPoolSpec(_Spec):
 class ClusterSpec(_Spec):
     """The region's Kubernetes cluster (EKS on AWS, regional GKE Standard on GCP)."""
 
-    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.(2[89]|3\d)$")
+    kubernetes_version: str = Field(default="1.35", pattern=r"^1\.(2[89]|3\d)$")
     """Kubernetes minor version, ``1.28`` to ``1.39``."""
     public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
     """CIDRs allowed to reach the API server publicly; empty keeps the endpoint private."""
@@ -279,6 +279,10 @@ class RegionSpec(_Spec):
                 + ", ".join(sorted(known)),
             )
         available = len(known[self.region].zones)
+        if self.cloud == "aws" and self.zones < 2:
+            raise RuleViolation(
+                ("zones",), f"{self.zones} is too few; EKS needs subnets in at least 2 zones"
+            )
         if self.zones > available:
             raise RuleViolation(
                 ("zones",), f"{self.region} has {available} zones in the catalog, not {self.zones}"
@@ -713,7 +717,7 @@ _PATTERN_HINTS = {
     "name": "use lowercase letters, digits and '-', starting with a letter",
     "owner": "use lowercase letters, digits, '-' and '_' (at most 63)",
     "cost_center": "use lowercase letters, digits, '-' and '_' (at most 63)",
-    "kubernetes_version": "use a minor version from 1.28 to 1.39, e.g. '1.33'",
+    "kubernetes_version": "use a minor version from 1.28 to 1.39, e.g. '1.35'",
     "source": "use s3://bucket/path, gs://bucket/path or hf://org/model",
 }
 

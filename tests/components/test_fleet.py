@@ -148,6 +148,11 @@ def test_gcp_serving_identity_is_the_namespace_service_account(prod):
     assert sorted(r.region for r in readers) == ["europe-west4", "us-central1"]
     for reader in readers:
         assert reader.inputs["member"].endswith(f"/ns/chat/sa/{MODEL_READER}")
+        # The Workload Identity pool exists once the region's cluster does: wait for it.
+        cluster = next(
+            c for c in prod.of_type("gcp:container/cluster:Cluster") if c.region == reader.region
+        )
+        assert cluster.urn in reader.dependencies
 
 
 def test_dev_fleet_publishes_to_its_single_bucket(dev):

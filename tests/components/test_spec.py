@@ -164,6 +164,13 @@ class TestRegions:
             "us-east-2 has 3 zones in the catalog, not 4",
         )
 
+    def test_aws_regions_span_at_least_two_zones(self, dev_config):
+        dev_config["regions"][0]["zones"] = 1
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].zones",
+            "1 is too few; EKS needs subnets in at least 2 zones",
+        )
+
     def test_regions_are_unique(self, dev_config):
         dev_config["regions"].append({**dev_config["regions"][0], "cidr": "10.11.0.0/16"})
         assert only_problem(dev_config) == (
