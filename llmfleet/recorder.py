@@ -47,6 +47,11 @@ class RecordedResource:
     cloud: str | None = None
     region: str | None = None
 
+    @property
+    def is_cloud_object(self) -> bool:
+        """A cloud or Kubernetes resource: not a component, the stack or a provider."""
+        return self.custom and not self.type.startswith("pulumi:")
+
     def to_json(self) -> dict[str, Any]:
         """The resource in the plan JSON shape of shared/DESIGN.md."""
         return {
@@ -101,7 +106,7 @@ class Recording:
 
     def custom(self) -> list[RecordedResource]:
         """Cloud and Kubernetes resources: no components, no stack, no providers."""
-        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:")]
+        return [r for r in self.resources if r.is_cloud_object]
 
 
 class ProviderMocks(pulumi.runtime.Mocks):

@@ -33,7 +33,7 @@ def resource_tree(plan: Plan) -> Tree:
         groups[(r.cloud or "multi-cloud", r.region or "global")].append(r)
     root = Tree(f"[bold]stack {plan.stack.name}[/] — {len(plan.recording.custom())} resources")
     for (cloud, region), members in sorted(groups.items()):
-        custom = sum(1 for r in members if r.custom)
+        custom = sum(1 for r in members if r.is_cloud_object)
         branch = root.add(f"[bold cyan]{cloud} {region}[/] ({custom} resources)")
         urns = {r.urn for r in members}
         nodes: dict[str, Tree] = {}
