@@ -9,20 +9,15 @@ that read it with it. Each cloud module holds a table ``OUTPUTS`` from type toke
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from llmfleet.mock_outputs import aws, gcp, kubernetes
+from llmfleet.mock_outputs.ids import stable_hex
 
 Outputs = dict[str, Any]
 
 _CLOUDS = {"aws": aws, "gcp": gcp, "kubernetes": kubernetes}
-
-
-def suffix(*parts: str) -> str:
-    """A stable 7-hex suffix, like Pulumi's auto-naming but deterministic across runs."""
-    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:7]
 
 
 def resource_outputs(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
@@ -30,7 +25,7 @@ def resource_outputs(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str
     package = type_.split(":", 1)[0]
     module = _CLOUDS.get(package)
     computed: Outputs = {}
-    id_ = f"{name}-{suffix(type_, name)}"
+    id_ = f"{name}-{stable_hex(type_, name)}"
     if module is not None:
         make: Callable[[str, dict], Outputs] | None = module.OUTPUTS.get(type_)
         computed = module.defaults(type_, name, inputs)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import base64
-import hashlib
+import functools
 from typing import Any
+
+from llmfleet.mock_outputs.ids import stable_hex
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 DEFAULT_REGION = "us-east-1"
 
 
-def _hex(*parts: str, length: int = 17) -> str:
-    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:length]
+# AWS ids (vpc-0abc..., subnet-...) carry 17 hex digits.
+_hex = functools.partial(stable_hex, length=17)
 
 
 def _service(type_: str) -> str:

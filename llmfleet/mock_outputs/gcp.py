@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import ipaddress
 from typing import Any
+
+from llmfleet.mock_outputs.ids import stable_hex
 
 PROJECT = "llmfleet-project"
 PROJECT_NUMBER = "123456789012"
 COMPUTE = "https://www.googleapis.com/compute/v1"
 
 
-def _hex(*parts: str, length: int = 7) -> str:
-    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:length]
+_hex = stable_hex
 
 
 def _collection(type_: str) -> str:
