@@ -624,6 +624,7 @@ class FleetSpec(_Spec):
     def _serving_references(self) -> FleetSpec:
         versions = {(m.name, m.version) for m in self.models}
         by_region = {r.region: r for r in self.regions}
+        stored = {r.region for r in self.storage_regions()}
         names: set[str] = set()
         for i, serving in enumerate(self.serving):
             if serving.name in names:
@@ -651,7 +652,6 @@ class FleetSpec(_Spec):
                 raise RuleViolation(
                     ("serving", i, "pool"), f"no fleet region has a gpu pool '{serving.pool}'"
                 )
-            stored = {r.region for r in self.storage_regions()}
             for region in self.serving_regions(serving):
                 if region.region not in stored:
                     raise RuleViolation(

@@ -13,6 +13,7 @@ from llmfleet.recorder import record
 from tests.conftest import DEV_FLEET, PROD_FLEET
 
 L4 = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 2, "spot": True}
+PROD_REGIONS = sorted(r["region"] for r in PROD_FLEET["regions"])
 MODEL = {"name": "llama", "version": "v1", "source": "hf://meta/llama"}
 
 
@@ -48,12 +49,7 @@ def dev():
 
 def test_one_region_stack_with_network_and_cluster_per_region(prod):
     stacks = prod.of_type("llmfleet:fleet:RegionStack")
-    assert sorted(s.region for s in stacks) == [
-        "europe-west4",
-        "us-central1",
-        "us-east-1",
-        "us-west-2",
-    ]
+    assert sorted(s.region for s in stacks) == PROD_REGIONS
     for stack in stacks:
         kinds = sorted(c.type for c in prod.children(stack))
         network, cluster = (
@@ -71,12 +67,7 @@ def test_gcp_regions_share_one_vpc_and_aws_only_fleets_have_none(prod, dev):
 
 def test_one_kubernetes_provider_per_cluster(prod):
     providers = prod.of_type("pulumi:providers:kubernetes")
-    assert sorted(p.region for p in providers) == [
-        "europe-west4",
-        "us-central1",
-        "us-east-1",
-        "us-west-2",
-    ]
+    assert sorted(p.region for p in providers) == PROD_REGIONS
     for obj in (r for r in prod.resources if r.type.startswith("kubernetes:")):
         assert obj.provider in {p.urn for p in providers}
 
@@ -101,7 +92,7 @@ def test_gcp_copy_is_pulled_from_the_aws_primary(prod):
 
 def test_every_serving_uri_points_at_a_bucket_in_its_own_region(prod):
     uris = prod.exports["uris"]["chat"]
-    assert sorted(uris) == ["europe-west4", "us-central1", "us-east-1", "us-west-2"]
+    assert sorted(uris) == PROD_REGIONS
     buckets = {
         r.outputs.get("bucket") or r.outputs.get("name"): r
         for r in prod.of_type("aws:s3/bucket:Bucket") + prod.of_type("gcp:storage/bucket:Bucket")
