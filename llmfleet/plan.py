@@ -37,7 +37,7 @@ class Plan:
         return 1 if self.mandatory_violations or self.over_budget else 0
 
     def to_json(self) -> dict[str, Any]:
-        """The plan JSON of shared/DESIGN.md."""
+        """The plan JSON of docs/DESIGN.md."""
         return {
             "stack": self.stack.name,
             "resources": [r.to_json() for r in self.recording.resources],

@@ -53,7 +53,7 @@ class RecordedResource:
         return self.custom and not self.type.startswith("pulumi:")
 
     def to_json(self) -> dict[str, Any]:
-        """The resource in the plan JSON shape of shared/DESIGN.md."""
+        """The resource in the plan JSON shape of docs/DESIGN.md."""
         return {
             "urn": self.urn,
             "type": self.type,

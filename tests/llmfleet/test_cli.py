@@ -1,4 +1,4 @@
-"""`llmfleet plan`: exit codes, messages and the plan JSON contract of shared/DESIGN.md."""
+"""`llmfleet plan`: exit codes, messages and the plan JSON contract of docs/DESIGN.md."""
 
 from __future__ import annotations
 
