@@ -1,7 +1,8 @@
 """The ``llmfleet`` command.
 
-Exit codes: 0 clean; 1 a mandatory policy violation or the budget exceeded; 2 invalid
-configuration or usage (one clear message, no traceback).
+Exit codes (llmfleet.errors): 0 clean; 1 a mandatory policy violation or the budget exceeded;
+2 invalid configuration or usage; 3 an internal error. One clear message, no traceback unless
+``--debug``.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from components.spec import SpecError
+from llmfleet.errors import run_reporting_errors
+from llmfleet.outputs import check_output_dir, check_output_file
 from llmfleet.stackfile import UsageError, find_project, load_stack
-
-EXIT_CLEAN, EXIT_POLICY, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmfleet", description="Offline plans of llmfleet stacks: no cloud account needed."
     )
+    debug = "show the traceback of an internal error (exit code 3)"
+    parser.add_argument("--debug", action="store_true", help=debug)
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser(
         "plan", help="resource tree, policy report and cost estimate of a stack, offline"
@@ -39,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         "--project", metavar="DIR", type=Path, default=Path.cwd(), help="Pulumi project folder"
     )
     plan.add_argument("--no-tree", action="store_true", help="print counts, not the full tree")
+    # Also after the command (`llmfleet plan dev --debug`); SUPPRESS keeps the global value.
+    plan.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
     return parser
 
 
@@ -48,6 +52,11 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
     from llmfleet.plan import make_plan
     from llmfleet.report import print_report
 
+    # Output paths first: a bad one fails before the plan runs and the report is printed.
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.export_manifests:
+        check_output_dir(args.export_manifests, "--export-manifests")
     project = find_project(args.project.resolve())
     stack = load_stack(project, args.stack)
     plan = make_plan(project, stack)
@@ -56,7 +65,10 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
         _write(args.json, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
         out.print(f"plan written to {args.json}")
     if args.export_manifests:
-        written = export_manifests(plan.recording, args.export_manifests)
+        try:
+            written = export_manifests(plan.recording, args.export_manifests)
+        except OSError as error:
+            raise UsageError(f"cannot write {error.filename}: {error.strerror}") from None
         out.print(f"{written} manifests written to {args.export_manifests}")
     return plan.exit_code
 
@@ -74,16 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     # Piped output (CI logs) gets a fixed width instead of rich's 80-column fallback.
     out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, soft_wrap=True)
-    try:
-        return _plan(args, out)
-    except SpecError as error:
-        err.print(f"[red]invalid configuration[/] in stack '{args.stack}':", highlight=False)
-        for path, message in error.problems:
-            err.print(f"  {path}: {message}", highlight=False, markup=False)
-        return EXIT_USAGE
-    except UsageError as error:
-        err.print(f"error: {error}", highlight=False, markup=False, style="red")
-        return EXIT_USAGE
+    return run_reporting_errors(
+        lambda: _plan(args, out), err, stack=getattr(args, "stack", None), debug=args.debug
+    )
 
 
 if __name__ == "__main__":
