@@ -155,6 +155,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: list[RecordedResource] = []
         self._lock = threading.Lock()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole qualified type chain, then ``type_``.
+
+        ``MockMonitor`` keeps only the parent's last type and prefixes top-level resources with
+        the stack's type; the engine does neither, and a URN golden file must pin real URNs
+        (a grandparent's type is part of a resource's identity).
+        """
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != STACK_TYPE:
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
+
     def RegisterResource(self, request):
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)

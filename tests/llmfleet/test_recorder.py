@@ -119,3 +119,22 @@ def test_exports_are_resolved_and_secrets_unwrapped(recording):
 def test_plan_json_shape(recording):
     body = recording.one("aws:ec2/vpc:Vpc", "east-vpc").to_json()
     assert set(body) == PLAN_RESOURCE_KEYS
+
+
+def test_urns_are_the_engines(run):
+    """Top-level resources carry no stack type; nested ones carry every ancestor's type."""
+
+    class Outer(pulumi.ComponentResource):
+        def __init__(self, name: str):
+            super().__init__("llmfleet:test:Outer", name)
+            Region(f"{name}-inner", "us-east-1", pulumi.ResourceOptions(parent=self))
+            self.register_outputs({})
+
+    recording = run(lambda: Outer("o"), stack="dev")
+    assert recording.one("llmfleet:test:Outer").urn == (
+        "urn:pulumi:dev::llmfleet::llmfleet:test:Outer::o"
+    )
+    assert recording.one("aws:ec2/vpc:Vpc").urn == (
+        "urn:pulumi:dev::llmfleet::llmfleet:test:Outer$llmfleet:test:Region$aws:ec2/vpc:Vpc"
+        "::o-inner-vpc"
+    )
