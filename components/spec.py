@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from components import catalog
+from components import catalog, gpu_fit
 
 Cloud = Literal["aws", "gcp"]
 Environment = Literal["dev", "staging", "prod"]
@@ -412,27 +412,111 @@ class ModelSpec(_Spec):
     version: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-._a-z0-9]{0,31}$")]
     source: Annotated[str, StringConstraints(pattern=r"^(s3|gs|hf)://\S+$")]
     """Where the weights are published from: ``s3://``, ``gs://`` or ``hf://org/model``."""
+    parameters_b: float | None = Field(default=None, gt=0, le=10000)
+    """Parameter count in billions (``8`` for an 8B model); with ``dtype`` it sizes the
+    weights for the GPU-fit check. A served model needs this or ``weights_gib``."""
+    dtype: gpu_fit.WeightDtype = "bf16"
+    """Dtype of the published weights: ``bf16``, ``fp8``, ``int8`` or ``int4``."""
+    weights_gib: float | None = Field(default=None, gt=0)
+    """Size of the weights in GiB, when known exactly; overrides parameters x dtype."""
+    kv_cache_kib_per_token: float | None = Field(default=None, gt=0)
+    """KV-cache size of one token in KiB: 2 x layers x KV heads x head size x KV dtype bytes
+    / 1024 (from the model's config.json). Default: an estimate from ``parameters_b`` that is
+    at or above the Llama 3 family's."""
+
+    @property
+    def sized(self) -> bool:
+        """Whether the GPU-fit check can size this model."""
+        return self.parameters_b is not None or self.weights_gib is not None
+
+    def weights_size_gib(self) -> float:
+        """GiB of weights one replica loads."""
+        if self.weights_gib is not None:
+            return self.weights_gib
+        if self.parameters_b is None:
+            raise ValueError(f"{self.name} {self.version} has neither parameters_b nor weights_gib")
+        return gpu_fit.weights_gib(self.parameters_b, self.dtype)
+
+    def kv_cache_gib(self, tokens: int) -> float:
+        """GiB of KV cache ``tokens`` tokens of one sequence take."""
+        per_token = self.kv_cache_kib_per_token
+        if per_token is None:
+            parameters_b = self.parameters_b
+            if parameters_b is None:
+                # Only the size is known: count the parameters it holds at the stated dtype.
+                parameters_b = (
+                    self.weights_size_gib() * gpu_fit.GIB / gpu_fit.DTYPE_BYTES[self.dtype] / 1e9
+                )
+            per_token = gpu_fit.default_kv_kib_per_token(parameters_b)
+        return tokens * per_token / 2**20
+
+
+class CanarySpec(_Spec):
+    """A second model version served beside the stable one, taking a share of the requests."""
+
+    version: str
+    """Version of the serving entry's model to roll out; must be listed in ``models``."""
+    weight: int = 10
+    """Percentage of requests the canary takes, 1 to 99; the stable version takes the rest."""
+
+    @field_validator("weight")
+    @classmethod
+    def _a_share(cls, weight: int) -> int:
+        if not 1 <= weight <= 99:
+            raise RuleViolation(
+                (),
+                f"{weight} is outside 1 to 99 (percent of requests to the canary); to finish a "
+                "rollout set serving.version to the canary version and remove canary",
+            )
+        return weight
+
+
+TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
+"""Tensor-parallel degrees vLLM shards attention heads over on one node."""
 
 
 class ServingSpec(_Spec):
     """A model-serving deployment (vLLM) on a GPU pool in one or more regions."""
 
     name: DnsLabel
+    """Deployment name, unique in the fleet: its namespace and route name on every cluster."""
     model: str
     """Name of a model in ``models``."""
     version: str
-    """Version of that model to serve."""
+    """Version of that model to serve (the stable version when a canary runs)."""
     pool: str
     """GPU pool name the deployment runs on."""
     regions: list[str] = Field(default_factory=list)
     """Regions to serve from; default: every region with the pool."""
     engine: Literal["vllm"] = "vllm"
-    min_replicas: int = Field(default=0, ge=0)
-    """0 lets the deployment scale to zero when idle."""
+    min_replicas: int = Field(default=1, ge=0)
+    """Replicas kept per region when idle. 0 scales to zero (a cold start takes minutes); in
+    prod that needs ``scale_to_zero: true``."""
     max_replicas: int = Field(default=2, ge=1)
-    tensor_parallel_size: int | None = Field(default=None, ge=1)
-    """Default: every GPU of the node."""
-    max_model_len: int | None = Field(default=None, ge=256)
+    """Replicas per region the autoscaler may reach."""
+    scale_to_zero: bool = False
+    """Prod opt-in for ``min_replicas: 0``: accept minutes of cold start on the first request."""
+    tensor_parallel_size: int | None = None
+    """GPUs one vLLM process shards the model over: 1, 2, 4 or 8, dividing the pool's GPUs per
+    node. Default: every GPU of the node."""
+    nodes_per_replica: int = Field(default=1, ge=1, le=16)
+    """Nodes one replica spans (pipeline parallel across nodes, a LeaderWorkerSet); above 1 each
+    node gives all its GPUs to the replica."""
+    max_model_len: int = Field(default=8192, ge=256, le=1048576)
+    """Longest sequence (prompt + output tokens) served; the GPU-fit check reserves KV cache for
+    one sequence of this length."""
+    canary: CanarySpec | None = None
+    """A second version taking ``weight`` percent of the requests; none: stable only."""
+
+    @field_validator("tensor_parallel_size")
+    @classmethod
+    def _tensor_parallel_degree(cls, size: int | None) -> int | None:
+        if size is not None and size not in TENSOR_PARALLEL_SIZES:
+            raise RuleViolation(
+                (),
+                f"{size} is not allowed; use one of {', '.join(map(str, TENSOR_PARALLEL_SIZES))}",
+            )
+        return size
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ServingSpec:
@@ -442,6 +526,26 @@ class ServingSpec(_Spec):
             )
         return self
 
+    @model_validator(mode="after")
+    def _canary_is_another_version(self) -> ServingSpec:
+        if self.canary is not None and self.canary.version == self.version:
+            raise RuleViolation(
+                ("canary", "version"), f"'{self.version}' is already the stable version"
+            )
+        return self
+
+    def tensor_parallel(self, pool: GpuPoolSpec) -> int:
+        """The tensor-parallel degree on ``pool``: the explicit one or every GPU of a node."""
+        return self.tensor_parallel_size or pool.count
+
+    def accelerators_per_replica(self, pool: GpuPoolSpec) -> int:
+        """Accelerators one replica holds over all its nodes."""
+        return self.tensor_parallel(pool) * self.nodes_per_replica
+
+    def versions(self) -> list[str]:
+        """The versions served: the stable one, then the canary."""
+        return [self.version] + ([self.canary.version] if self.canary else [])
+
 
 class RoutingSpec(_Spec):
     """The one global endpoint in front of every region's serving deployments."""
@@ -449,9 +553,28 @@ class RoutingSpec(_Spec):
     domain: str | None = Field(
         default=None, pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
     )
-    """DNS name of the global endpoint; none: no global endpoint."""
+    """DNS name of the global endpoint; each region answers on ``<region>.<domain>`` too.
+    None: regional entries only."""
     policy: Literal["latency", "failover"] = "latency"
     """Route to the nearest healthy region, or to the first region while it is healthy."""
+    dns: Literal["route53", "cloud-dns"] | None = None
+    """Where ``zone`` lives. Default: route53 when the fleet has AWS regions, else cloud-dns."""
+    zone: str | None = Field(
+        default=None, pattern=r"^(Z[A-Z0-9]{1,31}|[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$"
+    )
+    """The existing DNS zone holding ``domain``: a Route 53 hosted zone ID (``Z0123...``) or a
+    Cloud DNS managed zone name (in ``gcp_project``). Records and certificate validation go
+    there; llmfleet never creates or deletes the zone."""
+
+    @model_validator(mode="after")
+    def _zone_with_domain(self) -> RoutingSpec:
+        if self.domain is not None and self.zone is None:
+            raise RuleViolation(
+                ("zone",),
+                f"required with domain {self.domain}: name the existing Route 53 hosted zone ID "
+                "or Cloud DNS managed zone that holds it",
+            )
+        return self
 
 
 class FleetSpec(_Spec):
@@ -643,11 +766,23 @@ class FleetSpec(_Spec):
                         ("serving", i, "regions", j),
                         f"'{name}' is not a fleet region; allowed: {', '.join(by_region)}",
                     )
-                if serving.pool not in {p.name for p in region.cluster.gpu_pools}:
+                pools = [p.name for p in region.cluster.gpu_pools]
+                if serving.pool not in pools:
                     raise RuleViolation(
                         ("serving", i, "regions", j),
-                        f"{name} has no gpu pool '{serving.pool}'",
+                        f"{name} has no gpu pool '{serving.pool}' (its pools: "
+                        f"{', '.join(pools) or 'none'}); drop the region or add the pool there",
                     )
+            if (
+                serving.canary is not None
+                and (serving.model, serving.canary.version) not in versions
+            ):
+                listed = ", ".join(sorted(f"{n} {v}" for n, v in versions))
+                raise RuleViolation(
+                    ("serving", i, "canary", "version"),
+                    f"{serving.model} {serving.canary.version} is not in fleet.models; add it "
+                    f"there first; listed: {listed}",
+                )
             if not self.serving_regions(serving):
                 raise RuleViolation(
                     ("serving", i, "pool"), f"no fleet region has a gpu pool '{serving.pool}'"
@@ -659,6 +794,129 @@ class FleetSpec(_Spec):
                         f"{region.region} holds no model copy (storage.replicas); serving "
                         "there would read weights across regions",
                     )
+        return self
+
+    def model(self, name: str, version: str) -> ModelSpec:
+        """The listed model ``name`` at ``version``."""
+        return next(m for m in self.models if (m.name, m.version) == (name, version))
+
+    def serving_pool(self, serving: ServingSpec, region: RegionSpec) -> GpuPoolSpec:
+        """The pool ``serving`` runs on in ``region``."""
+        return next(p for p in region.cluster.gpu_pools if p.name == serving.pool)
+
+    def serving_fit(
+        self, serving: ServingSpec, region: RegionSpec, version: str | None = None
+    ) -> gpu_fit.Fit:
+        """How one replica of ``serving`` (at ``version``, default the stable one) fits its
+        accelerators in ``region``."""
+        model = self.model(serving.model, version or serving.version)
+        pool = self.serving_pool(serving, region)
+        return gpu_fit.fit(
+            model.weights_size_gib(),
+            model.kv_cache_gib(serving.max_model_len),
+            pool.accelerator,
+            serving.accelerators_per_replica(pool),
+        )
+
+    @model_validator(mode="after")
+    def _serving_fits(self) -> FleetSpec:
+        for i, serving in enumerate(self.serving):
+            for version in serving.versions():
+                model = self.model(serving.model, version)
+                if not model.sized:
+                    j = self.models.index(model)
+                    raise RuleViolation(
+                        ("models", j, "parameters_b"),
+                        f"{model.name} {model.version} is served by '{serving.name}': give "
+                        "parameters_b (and dtype) or weights_gib so its GPU fit can be checked",
+                    )
+            for region in self.serving_regions(serving):
+                self._check_parallelism(i, serving, region)
+                for version in serving.versions():
+                    self._check_fit(i, serving, region, version)
+        return self
+
+    def _check_parallelism(self, i: int, serving: ServingSpec, region: RegionSpec) -> None:
+        pool = self.serving_pool(serving, region)
+        size = serving.tensor_parallel(pool)
+        if pool.count % size:
+            allowed = [n for n in TENSOR_PARALLEL_SIZES if pool.count % n == 0]
+            raise RuleViolation(
+                ("serving", i, "tensor_parallel_size"),
+                f"{size} does not divide the {pool.count} accelerators per node of pool "
+                f"'{pool.name}' in {region.region}; use one of {', '.join(map(str, allowed))}",
+            )
+        if serving.nodes_per_replica > 1 and size != pool.count:
+            raise RuleViolation(
+                ("serving", i, "tensor_parallel_size"),
+                f"a replica spanning {serving.nodes_per_replica} nodes takes whole nodes: use "
+                f"{pool.count} (every accelerator of a '{pool.name}' node) or leave it unset",
+            )
+        hosts = pool.max_nodes * (pool.count // size) // serving.nodes_per_replica
+        if serving.max_replicas > hosts:
+            raise RuleViolation(
+                ("serving", i, "max_replicas"),
+                f"{serving.max_replicas} replicas of {serving.accelerators_per_replica(pool)} "
+                f"accelerators do not fit pool '{pool.name}' in {region.region} "
+                f"({pool.max_nodes} nodes x {pool.count}); lower max_replicas to {hosts} or raise "
+                "the pool's max_nodes",
+            )
+
+    def _check_fit(self, i: int, serving: ServingSpec, region: RegionSpec, version: str) -> None:
+        fit = self.serving_fit(serving, region, version)
+        if fit.fits:
+            return
+        model = self.model(serving.model, version)
+        pool = self.serving_pool(serving, region)
+        weights = model.weights_size_gib()
+        kv_cache = model.kv_cache_gib(serving.max_model_len)
+        per_replica = serving.accelerators_per_replica(pool)
+        fitting = gpu_fit.smallest_fitting(region.cloud, region.region, weights, kv_cache)
+        fix = (
+            f"the smallest fit in {region.cloud} {region.region} is {fitting.accelerator} x"
+            f"{fitting.accelerator_count} ({fitting.name})"
+            if fitting is not None
+            else f"no single {region.cloud} {region.region} node holds it: span nodes with "
+            "nodes_per_replica"
+        )
+        raise RuleViolation(
+            ("serving", i, "pool"),
+            f"{model.name} {version} needs {fit.need_gib:.1f} GiB per replica (weights "
+            f"{weights:.1f} + KV cache {kv_cache:.1f} for max_model_len {serving.max_model_len} + "
+            f"runtime {per_replica * gpu_fit.RUNTIME_OVERHEAD_GIB:.0f}) but {per_replica} x "
+            f"{pool.accelerator} of pool '{pool.name}' in {region.region} give "
+            f"{fit.usable_gib:.1f} GiB at vLLM's {gpu_fit.GPU_MEMORY_UTILIZATION:.0%} memory "
+            f"utilisation; {fix}, or use a smaller dtype or max_model_len",
+        )
+
+    @model_validator(mode="after")
+    def _scale_to_zero_opt_in(self) -> FleetSpec:
+        if self.environment != "prod":
+            return self
+        for i, serving in enumerate(self.serving):
+            if serving.min_replicas == 0 and not serving.scale_to_zero:
+                raise RuleViolation(
+                    ("serving", i, "min_replicas"),
+                    "0 scales a prod deployment to zero and its first request waits minutes for "
+                    "a cold start; set scale_to_zero: true to accept that, or min_replicas: 1",
+                )
+        return self
+
+    @property
+    def dns(self) -> Literal["route53", "cloud-dns"]:
+        """Where the global endpoint's records live."""
+        if self.routing.dns is not None:
+            return self.routing.dns
+        return "route53" if self.regions_of("aws") else "cloud-dns"
+
+    @model_validator(mode="after")
+    def _cloud_dns_needs_a_project(self) -> FleetSpec:
+        if self.routing.domain is not None and self.dns == "cloud-dns" and not self.gcp_project:
+            raise RuleViolation(
+                ("routing", "dns"),
+                "cloud-dns needs gcp_project (the project of the managed zone); use route53 "
+                "or set gcp_project",
+            )
         return self
 
     def serving_regions(self, serving: ServingSpec) -> list[RegionSpec]:

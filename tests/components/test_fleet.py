@@ -14,7 +14,7 @@ from tests.conftest import DEV_FLEET, PROD_FLEET
 
 L4 = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 2, "spot": True}
 PROD_REGIONS = sorted(r["region"] for r in PROD_FLEET["regions"])
-MODEL = {"name": "llama", "version": "v1", "source": "hf://meta/llama"}
+MODEL = {"name": "llama", "version": "v1", "source": "hf://meta/llama", "parameters_b": 8}
 
 
 def with_serving(config: dict) -> dict:

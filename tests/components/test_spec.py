@@ -382,7 +382,9 @@ class TestModelsAndServing:
     @pytest.fixture
     def serving_config(self, dev_config) -> dict:
         config = with_pools(dev_config, pool())
-        config["models"] = [{"name": "llama-3-8b", "version": "v1", "source": "hf://meta/x"}]
+        config["models"] = [
+            {"name": "llama-3-8b", "version": "v1", "source": "hf://meta/x", "parameters_b": 8}
+        ]
         config["serving"] = [
             {"name": "chat", "model": "llama-3-8b", "version": "v1", "pool": "gpu"}
         ]

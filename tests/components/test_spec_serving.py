@@ -1,0 +1,248 @@
+"""Serving spec: model sizes, GPU fit, parallelism, canary, scale to zero and routing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components import gpu_fit
+from components.spec import SpecError, parse_fleet
+
+L4 = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 4}
+H100 = {"name": "h100", "accelerator": "nvidia-h100-80gb", "count": 8, "max_nodes": 4}
+LLAMA_8B = {"name": "llama-8b", "version": "v1", "source": "hf://meta/8b", "parameters_b": 8.03}
+LLAMA_70B = {"name": "llama-70b", "version": "v1", "source": "hf://meta/70b", "parameters_b": 70.6}
+
+
+def serving_fleet(config: dict, *servings: dict, pools=(L4, H100), models=(LLAMA_8B, LLAMA_70B)):
+    config["regions"][0]["cluster"] = {"gpu_pools": [dict(p) for p in pools]}
+    config["budget"]["max_accelerators"] = 64
+    config["models"] = [dict(m) for m in models]
+    config["serving"] = [dict(s) for s in servings]
+    return config
+
+
+def chat(**fields: Any) -> dict:
+    return {"name": "chat", "model": "llama-8b", "version": "v1", "pool": "l4", **fields}
+
+
+def problems(config: dict) -> list[tuple[str, str]]:
+    with pytest.raises(SpecError) as caught:
+        parse_fleet(config)
+    return caught.value.problems
+
+
+def only_problem(config: dict) -> tuple[str, str]:
+    (problem,) = problems(config)
+    return problem
+
+
+class TestModelSize:
+    def test_weights_are_parameters_times_dtype_bytes(self):
+        assert gpu_fit.weights_gib(8, "bf16") == pytest.approx(8e9 * 2 / 2**30)
+        assert gpu_fit.weights_gib(8, "int4") == pytest.approx(8e9 * 0.5 / 2**30)
+
+    def test_explicit_weights_size_wins(self, dev_config):
+        model = {**LLAMA_8B, "weights_gib": 10.0}
+        fleet = parse_fleet(serving_fleet(dev_config, chat(), models=[model]))
+        assert fleet.models[0].weights_size_gib() == 10.0
+
+    def test_kv_cache_reserve_covers_max_model_len(self, dev_config):
+        fleet = parse_fleet(serving_fleet(dev_config, chat(max_model_len=8192)))
+        # Llama 3 8B keeps 128 KiB of KV cache per token: 8192 tokens take 1 GiB.
+        assert fleet.models[0].kv_cache_gib(8192) == pytest.approx(1.0)
+
+    def test_a_served_model_needs_a_size(self, dev_config):
+        model = {k: v for k, v in LLAMA_8B.items() if k != "parameters_b"}
+        config = serving_fleet(dev_config, chat(), models=[model])
+        assert only_problem(config) == (
+            "fleet.models[0].parameters_b",
+            "llama-8b v1 is served by 'chat': give parameters_b (and dtype) or weights_gib so "
+            "its GPU fit can be checked",
+        )
+
+    def test_unknown_dtype_is_refused(self, dev_config):
+        config = serving_fleet(dev_config, chat(), models=[{**LLAMA_8B, "dtype": "fp16"}])
+        path, message = only_problem(config)
+        assert path == "fleet.models[0].dtype"
+        assert "'bf16', 'fp8', 'int8' or 'int4'" in message
+
+
+class TestGpuFit:
+    def test_8b_bf16_fits_one_l4_with_a_margin(self, dev_config):
+        fleet = parse_fleet(serving_fleet(dev_config, chat()))
+        fit = fleet.serving_fit(fleet.serving[0], fleet.regions[0])
+        # 24 GiB x 0.9 = 21.6 usable; 15.0 weights + 1.0 KV + 2.0 runtime = 18.0 needed.
+        assert fit.usable_gib == pytest.approx(21.6)
+        assert fit.margin_gib == pytest.approx(21.6 - 14.96 - 1.0 - 2.0, abs=0.05)
+
+    def test_70b_on_one_l4_is_refused_naming_the_smallest_fit(self, dev_config):
+        config = serving_fleet(dev_config, chat(model="llama-70b"))
+        path, message = only_problem(config)
+        assert path == "fleet.serving[0].pool"
+        assert message.startswith(
+            "llama-70b v1 needs 136.0 GiB per replica (weights 131.5 + KV cache 2.5 for "
+            "max_model_len 8192 + runtime 2) but 1 x nvidia-l4 of pool 'l4' in us-east-1 give "
+            "21.6 GiB at vLLM's 90% memory utilisation"
+        )
+        # 4 x L40S: 192 x 0.9 - 4 x 2 = 164.8 GiB, the least accelerator memory that holds it.
+        assert "the smallest fit in aws us-east-1 is nvidia-l40s x4 (g6e.12xlarge)" in message
+        assert message.endswith("or use a smaller dtype or max_model_len")
+
+    def test_a_smaller_dtype_makes_it_fit(self, dev_config):
+        model = {**LLAMA_70B, "dtype": "int4"}
+        config = serving_fleet(
+            dev_config,
+            chat(model="llama-70b", pool="h100", tensor_parallel_size=2),
+            models=[LLAMA_8B, model],
+        )
+        fleet = parse_fleet(config)
+        assert fleet.serving_fit(fleet.serving[0], fleet.regions[0]).fits
+
+    def test_a_long_context_can_break_the_fit(self, dev_config):
+        path, message = only_problem(serving_fleet(dev_config, chat(max_model_len=131072)))
+        assert path == "fleet.serving[0].pool"
+        assert "KV cache 16.0 for max_model_len 131072" in message
+
+    def test_the_canary_version_must_fit_too(self, dev_config):
+        bigger = {**LLAMA_8B, "version": "v2", "parameters_b": 12}
+        config = serving_fleet(
+            dev_config, chat(canary={"version": "v2", "weight": 10}), models=[LLAMA_8B, bigger]
+        )
+        path, message = only_problem(config)
+        assert path == "fleet.serving[0].pool"
+        assert message.startswith("llama-8b v2 needs")
+
+
+class TestParallelism:
+    def test_tensor_parallel_defaults_to_every_gpu_of_the_node(self, dev_config):
+        fleet = parse_fleet(serving_fleet(dev_config, chat(model="llama-70b", pool="h100")))
+        pool = fleet.serving_pool(fleet.serving[0], fleet.regions[0])
+        assert fleet.serving[0].tensor_parallel(pool) == 8
+
+    def test_tensor_parallel_above_the_nodes_gpus_is_refused(self, dev_config):
+        config = serving_fleet(dev_config, chat(tensor_parallel_size=2))
+        assert only_problem(config) == (
+            "fleet.serving[0].tensor_parallel_size",
+            "2 does not divide the 1 accelerators per node of pool 'l4' in us-east-1; use one of 1",
+        )
+
+    def test_tensor_parallel_must_be_a_power_of_two_up_to_8(self, dev_config):
+        config = serving_fleet(dev_config, chat(pool="h100", tensor_parallel_size=3))
+        assert only_problem(config) == (
+            "fleet.serving[0].tensor_parallel_size",
+            "3 is not allowed; use one of 1, 2, 4, 8",
+        )
+
+    def test_multi_node_replicas_take_whole_nodes(self, dev_config):
+        config = serving_fleet(
+            dev_config,
+            chat(model="llama-70b", pool="h100", nodes_per_replica=2, tensor_parallel_size=4),
+        )
+        path, message = only_problem(config)
+        assert path == "fleet.serving[0].tensor_parallel_size"
+        assert message.startswith("a replica spanning 2 nodes takes whole nodes: use 8")
+
+    def test_replicas_must_fit_the_pool(self, dev_config):
+        config = serving_fleet(
+            dev_config, chat(model="llama-70b", pool="h100", nodes_per_replica=2, max_replicas=3)
+        )
+        assert only_problem(config) == (
+            "fleet.serving[0].max_replicas",
+            "3 replicas of 16 accelerators do not fit pool 'h100' in us-east-1 (4 nodes x 8); "
+            "lower max_replicas to 2 or raise the pool's max_nodes",
+        )
+
+    def test_a_pool_missing_in_a_listed_region_is_refused(self, prod_config):
+        prod_config["regions"][0]["cluster"] = {"gpu_pools": [L4]}
+        prod_config["models"] = [LLAMA_8B]
+        prod_config["serving"] = [chat(regions=["us-east-1", "us-west-2"])]
+        assert only_problem(prod_config) == (
+            "fleet.serving[0].regions[1]",
+            "us-west-2 has no gpu pool 'l4' (its pools: none); drop the region or add the pool "
+            "there",
+        )
+
+
+class TestCanary:
+    @pytest.fixture
+    def two_versions(self, dev_config) -> dict:
+        return serving_fleet(dev_config, chat(), models=[LLAMA_8B, {**LLAMA_8B, "version": "v2"}])
+
+    def test_a_canary_serves_a_listed_version(self, two_versions):
+        two_versions["serving"][0]["canary"] = {"version": "v2", "weight": 5}
+        fleet = parse_fleet(two_versions)
+        assert fleet.serving[0].versions() == ["v1", "v2"]
+
+    @pytest.mark.parametrize("weight", [0, 100, -3])
+    def test_canary_weight_outside_1_to_99_is_refused(self, two_versions, weight):
+        two_versions["serving"][0]["canary"] = {"version": "v2", "weight": weight}
+        assert only_problem(two_versions) == (
+            "fleet.serving[0].canary.weight",
+            f"{weight} is outside 1 to 99 (percent of requests to the canary); to finish a "
+            "rollout set serving.version to the canary version and remove canary",
+        )
+
+    def test_canary_version_must_be_listed(self, two_versions):
+        two_versions["serving"][0]["canary"] = {"version": "v3", "weight": 10}
+        assert only_problem(two_versions) == (
+            "fleet.serving[0].canary.version",
+            "llama-8b v3 is not in fleet.models; add it there first; listed: llama-8b v1, "
+            "llama-8b v2",
+        )
+
+    def test_canary_must_differ_from_the_stable_version(self, two_versions):
+        two_versions["serving"][0]["canary"] = {"version": "v1"}
+        assert only_problem(two_versions) == (
+            "fleet.serving[0].canary.version",
+            "'v1' is already the stable version",
+        )
+
+
+class TestScaleToZero:
+    def test_production_default_keeps_a_replica(self, dev_config):
+        assert parse_fleet(serving_fleet(dev_config, chat())).serving[0].min_replicas == 1
+
+    def test_dev_may_scale_to_zero_without_opt_in(self, dev_config):
+        assert parse_fleet(serving_fleet(dev_config, chat(min_replicas=0))).serving[0]
+
+    def test_prod_scale_to_zero_without_opt_in_is_refused(self, dev_config):
+        dev_config["environment"] = "prod"
+        assert only_problem(serving_fleet(dev_config, chat(min_replicas=0))) == (
+            "fleet.serving[0].min_replicas",
+            "0 scales a prod deployment to zero and its first request waits minutes for a cold "
+            "start; set scale_to_zero: true to accept that, or min_replicas: 1",
+        )
+
+    def test_prod_scale_to_zero_with_opt_in(self, dev_config):
+        dev_config["environment"] = "prod"
+        config = serving_fleet(dev_config, chat(min_replicas=0, scale_to_zero=True))
+        assert parse_fleet(config).serving[0].scale_to_zero
+
+
+class TestRouting:
+    def test_domain_without_zone_is_refused(self, dev_config):
+        dev_config["routing"] = {"domain": "llm.example.com"}
+        assert only_problem(dev_config) == (
+            "fleet.routing.zone",
+            "required with domain llm.example.com: name the existing Route 53 hosted zone ID or "
+            "Cloud DNS managed zone that holds it",
+        )
+
+    def test_dns_defaults_to_route53_with_aws_regions(self, prod_config):
+        prod_config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABC"}
+        assert parse_fleet(prod_config).dns == "route53"
+
+    def test_dns_defaults_to_cloud_dns_on_gcp_only_fleets(self, prod_config):
+        prod_config["regions"] = prod_config["regions"][2:]
+        prod_config["routing"] = {"domain": "llm.example.com", "zone": "llm-example"}
+        assert parse_fleet(prod_config).dns == "cloud-dns"
+
+    def test_cloud_dns_needs_a_gcp_project(self, dev_config):
+        dev_config["routing"] = {"domain": "llm.example.com", "zone": "llm", "dns": "cloud-dns"}
+        assert only_problem(dev_config) == (
+            "fleet.routing.dns",
+            "cloud-dns needs gcp_project (the project of the managed zone); use route53 or set "
+            "gcp_project",
+        )
