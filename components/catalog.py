@@ -5,11 +5,17 @@ the instance types (AWS) and machine types (GCP) that carry it, with their shape
 that offer them and on-demand / spot prices, each price with its public source and date. It
 also lists the cloud regions (and their zones) llmfleet knows about.
 
-The data lives in ``data/catalog.yaml`` beside this module and is loaded once.
+Accelerators exist only in some zones of a region. ``data/zones.yaml`` lists, for each type,
+the zones of each of its regions that offer it (zone names on GCP, zone IDs on AWS), with the
+source each list comes from; ``tools/refresh_zones.py`` rebuilds it.
+
+The data lives in ``data/catalog.yaml`` and ``data/zones.yaml`` beside this module and is loaded
+once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,6 +27,7 @@ Cloud = Literal["aws", "gcp"]
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp")
 
 _DATA = Path(__file__).parent / "data" / "catalog.yaml"
+_ZONES = Path(__file__).parent / "data" / "zones.yaml"
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,17 @@ class InstanceType:
     """GKE ``guest_accelerator`` type (``nvidia-l4``) for GPU machine types attached that way."""
     tpu_topology: str | None = None
     """TPU slice topology (``2x4``) for TPU machine types."""
+    zones: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """``(region, zones offering the type)`` per region: zone names on GCP (``us-central1-b``),
+    zone IDs on AWS (``use1-az1``, the same physical zone in every account, unlike zone names).
+    Empty when the catalog holds no per-zone data for the type."""
+    zone_source: str | None = None
+    """Key of ``zone_sources()`` naming where ``zones`` comes from."""
+
+    def zones_in(self, region: str) -> tuple[str, ...]:
+        """The zones (GCP) or zone IDs (AWS) of ``region`` offering the type; empty when none do
+        or the catalog holds no per-zone data for the type."""
+        return dict(self.zones).get(region, ())
 
     @property
     def gpu_memory_gib(self) -> int:
@@ -83,6 +101,17 @@ class InstanceType:
         return self.on_demand_usd_hour
 
 
+@dataclass(frozen=True)
+class ZoneSource:
+    """Where a type's per-zone offerings come from."""
+
+    url: str
+    read: str
+    """ISO date the offerings were read."""
+    licence: str | None = None
+    """Licence of the data set, where it is one (SkyPilot's catalog: Apache-2.0)."""
+
+
 class CatalogError(LookupError):
     """A lookup for something the catalog does not hold; the message lists what it does."""
 
@@ -93,6 +122,7 @@ class _Catalog:
     regions: dict[tuple[Cloud, str], Region]
     instance_types: dict[tuple[Cloud, str], InstanceType]
     defaults: dict[Cloud, dict[str, str]]
+    zone_sources: dict[str, ZoneSource]
 
 
 @cache
@@ -106,13 +136,20 @@ def _catalog() -> _Catalog:
         for cloud in CLOUDS
         for name, zones in raw["regions"][cloud].items()
     }
+    zones = yaml.safe_load(_ZONES.read_text())
     instance_types = {}
     for cloud in CLOUDS:
         for name, fields in raw["instance_types"][cloud].items():
             fields = dict(fields)
             fields["regions"] = tuple(fields["regions"])
+            offered = zones[cloud].get(name)
+            if offered is not None:
+                by_region = offered["zone_ids" if cloud == "aws" else "zones"]
+                fields["zones"] = tuple((r, tuple(z)) for r, z in by_region.items())
+                fields["zone_source"] = offered["source"]
             instance_types[(cloud, name)] = InstanceType(cloud=cloud, name=name, **fields)
-    return _Catalog(accelerators, regions, instance_types, raw["defaults"])
+    sources = {name: ZoneSource(**fields) for name, fields in zones["sources"].items()}
+    return _Catalog(accelerators, regions, instance_types, raw["defaults"], sources)
 
 
 def accelerators() -> dict[str, Accelerator]:
@@ -191,6 +228,21 @@ def resolve(cloud: Cloud, accelerator_name: str, count: int, region_name: str) -
             f"offered in: {', '.join(offered)}"
         )
     return min(in_region, key=lambda t: (t.on_demand_usd_hour, t.name))
+
+
+def zone_sources() -> dict[str, ZoneSource]:
+    """The sources of per-zone offerings, by the key types name in ``zone_source``."""
+    return dict(_catalog().zone_sources)
+
+
+def zones_offering(machine: InstanceType, region: str, zones: Sequence[str]) -> tuple[str, ...]:
+    """The zones among ``zones`` (GCP zone names, in their order) that offer ``machine``.
+
+    A GKE node pool fails as a whole when one of its locations lacks its machine type, so its
+    locations are exactly these.
+    """
+    offered = set(machine.zones_in(region))
+    return tuple(zone for zone in zones if zone in offered)
 
 
 def default_system_instance_type(cloud: Cloud) -> str:

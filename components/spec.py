@@ -295,6 +295,22 @@ class RegionSpec(_Spec):
             return catalog.instance_type(self.cloud, pool.instance_type)
         return catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
 
+    def pool_zones(self, pool: GpuPoolSpec) -> tuple[str, ...]:
+        """The zones a pool's nodes run in.
+
+        On GCP: the cluster's zones that offer the pool's machine type (its GKE node locations),
+        and only the first of them for a TPU slice, which lives in one zone. On AWS: the
+        cluster's zones; Karpenter narrows them to the zone IDs offering the type, since zone
+        names map to physical zones differently in every account.
+        """
+        machine = self.instance_type_for(pool)
+        if self.cloud == "aws" or not machine.zones:
+            return self.zone_names
+        zones = catalog.zones_offering(machine, self.region, self.zone_names)
+        if machine.tpu_topology is not None:
+            return zones[:1]
+        return zones
+
     @model_validator(mode="after")
     def _check_pools(self) -> RegionSpec:
         for i, pool in enumerate(self.cluster.gpu_pools):
@@ -325,9 +341,10 @@ class RegionSpec(_Spec):
     def _check_pool_type(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> None:
         if pool.instance_type is None:
             try:
-                catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
+                chosen = catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
             except catalog.CatalogError as error:
                 raise RuleViolation((*loc, "accelerator"), str(error)) from None
+            self._check_pool_zones(chosen, (*loc, "accelerator"))
             return
         try:
             chosen = catalog.instance_type(self.cloud, pool.instance_type)
@@ -345,6 +362,31 @@ class RegionSpec(_Spec):
                 f"{chosen.name} is not offered in {self.region}; offered in: "
                 + ", ".join(chosen.regions),
             )
+        self._check_pool_zones(chosen, (*loc, "instance_type"))
+
+    def _check_pool_zones(self, machine: catalog.InstanceType, loc: tuple[str | int, ...]) -> None:
+        """GCP node pools take the cluster zones offering their machine type: there must be one.
+
+        AWS zone names map to physical zones per account, so only Karpenter, at launch time,
+        knows which of a cluster's zones offer a type.
+        """
+        if self.cloud != "gcp" or not machine.zones:
+            return
+        if catalog.zones_offering(machine, self.region, self.zone_names):
+            return
+        offered = machine.zones_in(self.region)
+        known = catalog.region(self.cloud, self.region).zones
+        reachable = [z for z in known if z in offered]
+        hint = (
+            f"set zones to {known.index(reachable[0]) + 1} or more to span one"
+            if reachable
+            else "choose another region"
+        )
+        raise RuleViolation(
+            loc,
+            f"{machine.name} is offered in {self.region} only in {', '.join(offered)}, none of "
+            f"the cluster's zones ({', '.join(self.zone_names)}); {hint}",
+        )
 
     @model_validator(mode="after")
     def _check_addresses(self) -> RegionSpec:

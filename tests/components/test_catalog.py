@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -246,3 +247,63 @@ def test_each_cloud_has_a_general_purpose_system_instance_type(cloud):
     assert system
     with pytest.raises(CatalogError):
         catalog.instance_type(cloud, system)
+
+
+ZONED_TYPES = [t for t in ALL_TYPES if t.zones]
+AWS_ZONE_ID = re.compile(r"^[a-z]+\d-az\d+$")
+
+
+class TestZones:
+    def test_every_gcp_type_and_every_aws_p_type_has_per_zone_offerings(self):
+        missing = [
+            type_id(t)
+            for t in ALL_TYPES
+            if not t.zones and (t.cloud == "gcp" or t.name.startswith("p"))
+        ]
+        assert missing == []
+
+    @pytest.mark.parametrize("t", ZONED_TYPES, ids=type_id)
+    def test_every_region_of_a_type_has_zones_offering_it_and_no_other_region_does(self, t):
+        assert [region for region, _ in t.zones] == list(t.regions)
+        assert all(zones for _, zones in t.zones)
+
+    @pytest.mark.parametrize("t", [t for t in ZONED_TYPES if t.cloud == "gcp"], ids=type_id)
+    def test_gcp_offerings_are_zones_the_catalog_knows_for_the_region(self, t):
+        for region, zones in t.zones:
+            assert set(zones) <= set(catalog.region("gcp", region).zones), region
+
+    @pytest.mark.parametrize("t", [t for t in ZONED_TYPES if t.cloud == "aws"], ids=type_id)
+    def test_aws_offerings_are_zone_ids(self, t):
+        for _, zones in t.zones:
+            assert all(AWS_ZONE_ID.match(zone) for zone in zones), zones
+
+    @pytest.mark.parametrize("t", ZONED_TYPES, ids=type_id)
+    def test_offerings_name_a_source_with_its_date(self, t):
+        source = catalog.zone_sources()[t.zone_source]
+        assert urlparse(source.url).scheme == "https"
+        assert dt.date.fromisoformat(source.read) <= dt.date.today()
+
+    def test_skypilot_data_keeps_its_licence(self):
+        sources = catalog.zone_sources()
+        assert {sources[key].licence for key in ("skypilot-gcp", "skypilot-aws")} == {"Apache-2.0"}
+
+    @pytest.mark.parametrize(
+        ("name", "region", "zones"),
+        [
+            # The examples: v6e is in us-central1-b, not -a; no L4 in us-west4-b;
+            # a3-highgpu-8g only in europe-west4-b and -c.
+            ("ct6e-standard-4t", "us-central1", ("us-central1-b",)),
+            ("g2-standard-4", "us-west4", ("us-west4-a", "us-west4-c")),
+            ("a3-highgpu-8g", "europe-west4", ("europe-west4-b", "europe-west4-c")),
+        ],
+    )
+    def test_known_offerings(self, name, region, zones):
+        assert catalog.instance_type("gcp", name).zones_in(region) == zones
+
+    def test_a_region_without_the_type_offers_it_in_no_zone(self):
+        assert catalog.instance_type("gcp", "ct6e-standard-4t").zones_in("us-west1") == ()
+
+    def test_zones_offering_keeps_the_cluster_order_and_drops_zones_without_the_type(self):
+        t = catalog.instance_type("gcp", "g2-standard-4")
+        cluster = ("us-west4-c", "us-west4-b", "us-west4-a")
+        assert catalog.zones_offering(t, "us-west4", cluster) == ("us-west4-c", "us-west4-a")

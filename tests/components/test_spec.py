@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components import catalog
 from components.spec import FleetSpec, SpecError, parse_fleet, read_published_models
 
 
@@ -572,3 +573,99 @@ def test_any_config_parses_or_fails_with_located_messages(raw):
             assert message
     else:
         assert isinstance(fleet, FleetSpec)
+
+
+class TestPoolZones:
+    """Accelerators exist only in some zones: pools go exactly where their type is offered."""
+
+    def gcp_pool(self, dev_config, region: str, zones: int, **fields: Any) -> dict:
+        config = with_gcp(dev_config, region=region, zones=zones)
+        config["budget"]["max_accelerators"] = 1000
+        return with_pools(config, pool(**fields), region=1)
+
+    def test_a_gpu_pool_takes_the_cluster_zones_offering_its_type(self, dev_config):
+        fleet = parse_fleet(self.gcp_pool(dev_config, "us-west4", 3))
+        region = fleet.regions[1]
+        # g2 (L4) is offered in us-west4-a and -c, not -b.
+        assert region.pool_zones(region.cluster.gpu_pools[0]) == ("us-west4-a", "us-west4-c")
+
+    def test_a_tpu_slice_takes_one_zone_that_offers_it(self, dev_config):
+        fleet = parse_fleet(
+            self.gcp_pool(dev_config, "us-central1", 3, accelerator="tpu-v6e", count=4)
+        )
+        region = fleet.regions[1]
+        assert region.pool_zones(region.cluster.gpu_pools[0]) == ("us-central1-b",)
+
+    def test_a_region_whose_cluster_zones_lack_the_type_is_refused_naming_the_zones(
+        self, dev_config
+    ):
+        raw = self.gcp_pool(dev_config, "us-east1", 2, accelerator="tpu-v6e", count=4)
+        assert only_problem(raw) == (
+            "fleet.regions[1].cluster.gpu_pools[0].accelerator",
+            "ct6e-standard-4t is offered in us-east1 only in us-east1-d, none of the cluster's "
+            "zones (us-east1-b, us-east1-c); set zones to 3 or more to span one",
+        )
+
+    def test_an_explicit_instance_type_is_checked_the_same_way(self, dev_config):
+        raw = self.gcp_pool(
+            dev_config,
+            "us-east1",
+            2,
+            accelerator="tpu-v6e",
+            count=4,
+            instance_type="ct6e-standard-4t",
+        )
+        path, message = only_problem(raw)
+        assert path == "fleet.regions[1].cluster.gpu_pools[0].instance_type"
+        assert "only in us-east1-d" in message
+
+    def test_aws_pools_span_the_cluster_zones(self, dev_config):
+        raw = with_pools(dev_config, pool(accelerator="nvidia-h100-80gb", count=8, max_nodes=1))
+        raw["budget"]["max_accelerators"] = 8
+        region = parse_fleet(raw).regions[0]
+        assert region.pool_zones(region.cluster.gpu_pools[0]) == region.zone_names
+
+
+GCP_OFFERINGS = sorted(
+    (region, t.accelerator, t.accelerator_count)
+    for t in catalog.instance_types("gcp")
+    for region in t.regions
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(GCP_OFFERINGS), st.integers(1, 4))
+def test_pool_zones_are_a_non_empty_subset_of_the_zones_offering_the_type(offering, zones):
+    """Every catalog region and accelerator: a pool either lands only in zones offering its type
+    or the spec refuses it, naming the zones that do."""
+    region_name, accelerator, count = offering
+    if zones > len(catalog.region("gcp", region_name).zones):
+        return
+    raw = with_gcp(
+        {
+            "name": "prop",
+            "environment": "dev",
+            "owner": "team",
+            "cost_center": "cc",
+            "budget": {"monthly_usd": 1e9, "max_accelerators": 10_000},
+            "regions": [],
+        },
+        region=region_name,
+        zones=zones,
+        cluster={"gpu_pools": [pool(accelerator=accelerator, count=count)]},
+    )
+    machine = catalog.resolve("gcp", accelerator, count, region_name)
+    offered = machine.zones_in(region_name)
+    try:
+        fleet = parse_fleet(raw)
+    except SpecError as error:
+        (path, message), *_ = error.problems
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].accelerator"
+        assert f"only in {', '.join(offered)}" in message
+        assert not set(offered) & set(catalog.region("gcp", region_name).zones[:zones])
+        return
+    region = fleet.regions[0]
+    placed = region.pool_zones(region.cluster.gpu_pools[0])
+    assert placed
+    assert set(placed) <= set(offered)
+    assert set(placed) <= set(region.zone_names)
