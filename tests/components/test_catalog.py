@@ -241,6 +241,51 @@ class TestLookups:
         assert no_spot.hourly_usd(spot=True) == t.on_demand_usd_hour
 
 
+class TestEachCloudSeesOnlyItsOwnEntries:
+    def test_regions_of_one_cloud_exclude_the_other(self):
+        aws, gcp = catalog.regions("aws"), catalog.regions("gcp")
+        assert "us-east-1" in aws and "us-east-1" not in gcp
+        assert "us-central1" in gcp and "us-central1" not in aws
+        assert {r.cloud for r in aws.values()} == {"aws"}
+        assert {r.cloud for r in gcp.values()} == {"gcp"}
+
+    def test_instance_types_of_one_cloud_exclude_the_other(self):
+        aws = {t.name for t in catalog.instance_types("aws")}
+        gcp = {t.name for t in catalog.instance_types("gcp", "nvidia-l4")}
+        assert "g6.xlarge" in aws and "g2-standard-4" not in aws
+        assert "g2-standard-4" in gcp and "g6.xlarge" not in gcp
+
+    def test_instance_types_filter_by_accelerator(self):
+        assert [t.name for t in catalog.instance_types("aws", "nvidia-h100-80gb")] == [
+            "p5.48xlarge"
+        ]
+
+    def test_an_instance_type_is_looked_up_on_its_own_cloud_only(self):
+        assert catalog.instance_type("gcp", "g2-standard-4").cloud == "gcp"
+        with pytest.raises(CatalogError) as error:
+            catalog.instance_type("aws", "g2-standard-4")
+        message = str(error.value)
+        assert message.startswith("unknown aws instance type 'g2-standard-4'; known: g5.12xlarge, ")
+        assert "g6.xlarge" in message and "a3-highgpu-8g" not in message
+
+    def test_a_region_is_looked_up_on_its_own_cloud_only(self):
+        assert catalog.region("gcp", "us-central1").zones[0] == "us-central1-a"
+        with pytest.raises(CatalogError) as error:
+            catalog.region("gcp", "us-east-1")
+        message = str(error.value)
+        assert message.startswith("unknown gcp region 'us-east-1'; known: asia-northeast1, ")
+        assert "us-central1" in message and "eu-west-1" not in message
+
+    def test_resolve_offers_only_the_asked_cloud(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.resolve("gcp", "nvidia-a10g", 1, "us-central1")
+        assert str(error.value).startswith(
+            "accelerator 'nvidia-a10g' is not offered on gcp; gcp offers: nvidia-a100-40gb, "
+        )
+        with pytest.raises(CatalogError, match="is not offered in gcp us-east-1; offered in: "):
+            catalog.resolve("gcp", "nvidia-l4", 1, "us-east-1")
+
+
 @pytest.mark.parametrize("cloud", catalog.CLOUDS)
 def test_each_cloud_has_a_general_purpose_system_instance_type(cloud):
     system = catalog.default_system_instance_type(cloud)

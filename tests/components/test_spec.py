@@ -41,6 +41,9 @@ def with_gcp(config: dict, **overrides: Any) -> dict:
     return config
 
 
+WEST = {"cloud": "aws", "region": "us-west-2", "cidr": "10.11.0.0/16"}
+
+
 def pool(**fields: Any) -> dict:
     return {"name": "gpu", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 2, **fields}
 
@@ -112,6 +115,24 @@ class TestFleetBasics:
         paths = [path for path, _ in problems(dev_config)]
         assert paths == ["fleet.environment", "fleet.regions[0].zones"]
 
+    def test_rules_broken_in_several_regions_are_reported_together(self, dev_config):
+        config = with_gcp(dev_config)
+        config["regions"][0]["zones"] = 1
+        del config["regions"][1]["pods_cidr"]
+        with pytest.raises(SpecError) as caught:
+            parse_fleet(config)
+        assert caught.value.problems == [
+            ("fleet.regions[0].zones", "1 is too few; EKS needs subnets in at least 2 zones"),
+            (
+                "fleet.regions[1].pods_cidr",
+                "required for gcp regions (a /21 or larger private range)",
+            ),
+        ]
+        assert str(caught.value) == (
+            "fleet.regions[0].zones: 1 is too few; EKS needs subnets in at least 2 zones\n"
+            "fleet.regions[1].pods_cidr: required for gcp regions (a /21 or larger private range)"
+        )
+
     @pytest.mark.parametrize(
         ("field", "value"),
         [("name", "LLM_Dev"), ("name", "9llm"), ("owner", "ML Platform")],
@@ -164,6 +185,12 @@ class TestRegions:
             "fleet.regions[0].zones",
             "us-east-2 has 3 zones in the catalog, not 4",
         )
+
+    def test_a_region_may_span_every_zone_of_the_catalog(self, dev_config):
+        dev_config["regions"][0]["region"] = "us-east-2"
+        dev_config["regions"][0]["zones"] = 3
+        region = parse_fleet(dev_config).regions[0]
+        assert region.zone_names == ("us-east-2a", "us-east-2b", "us-east-2c")
 
     def test_aws_regions_span_at_least_two_zones(self, dev_config):
         dev_config["regions"][0]["zones"] = 1
@@ -293,6 +320,11 @@ class TestClusters:
             "5 is above max_nodes 3",
         )
 
+    def test_a_fixed_size_system_pool_is_allowed(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"system_pool": {"min_nodes": 3, "max_nodes": 3}}
+        system = parse_fleet(dev_config).regions[0].cluster.system_pool
+        assert (system.min_nodes, system.max_nodes) == (3, 3)
+
 
 class TestGpuPools:
     def test_a_pool_resolves_to_a_catalog_instance_type(self, dev_config):
@@ -346,6 +378,11 @@ class TestGpuPools:
             "3 is above max_nodes 2",
         )
 
+    def test_a_fixed_size_pool_is_allowed(self, dev_config):
+        fleet = parse_fleet(with_pools(dev_config, pool(min_nodes=2, max_nodes=2)))
+        gpu = fleet.regions[0].cluster.gpu_pools[0]
+        assert (gpu.min_nodes, gpu.max_nodes) == (2, 2)
+
     def test_pool_names_unique_in_a_region(self, dev_config):
         config = with_pools(dev_config, pool(), pool())
         assert only_problem(config) == (
@@ -365,6 +402,30 @@ class TestGpuPools:
         assert path == "fleet.regions[0].cluster.gpu_pools[0].instance_type"
         assert message.startswith("unknown aws instance type 'x9.huge'; known: ")
 
+    def test_an_explicit_instance_type_wins_over_the_cheapest(self, dev_config):
+        fleet = parse_fleet(
+            with_pools(dev_config, pool(), pool(name="big", instance_type="g6.4xlarge"))
+        )
+        region = fleet.regions[0]
+        cheapest, explicit = (region.instance_type_for(p) for p in region.cluster.gpu_pools)
+        assert (cheapest.name, explicit.name) == ("g6.xlarge", "g6.4xlarge")
+
+    def test_explicit_instance_type_must_carry_the_pool_count(self, dev_config):
+        config = with_pools(dev_config, pool(instance_type="g6.12xlarge"))
+        assert only_problem(config) == (
+            "fleet.regions[0].cluster.gpu_pools[0].instance_type",
+            "g6.12xlarge carries 4 x nvidia-l4, not 1 x nvidia-l4",
+        )
+
+    def test_explicit_instance_type_must_be_offered_in_the_region(self, dev_config):
+        dev_config["regions"][0]["region"] = "us-east-2"
+        a100 = pool(accelerator="nvidia-a100-80gb", count=8, max_nodes=1)
+        config = with_pools(dev_config, {**a100, "instance_type": "p4de.24xlarge"})
+        assert only_problem(config) == (
+            "fleet.regions[0].cluster.gpu_pools[0].instance_type",
+            "p4de.24xlarge is not offered in us-east-2; offered in: us-east-1, us-west-2",
+        )
+
     def test_pools_must_fit_the_accelerator_cap(self, dev_config):
         dev_config["budget"]["max_accelerators"] = 8
         config = with_pools(dev_config, pool(name="a", max_nodes=4), pool(name="b", max_nodes=5))
@@ -377,6 +438,24 @@ class TestGpuPools:
     def test_max_accelerators_counts_every_pool_at_maximum(self, dev_config):
         fleet = parse_fleet(with_pools(dev_config, pool(max_nodes=3), pool(name="b", max_nodes=2)))
         assert fleet.max_accelerators() == 5
+
+    def test_an_eight_gpu_node_counts_eight_accelerators_against_the_cap(self, dev_config):
+        h100 = pool(accelerator="nvidia-h100-80gb", count=8, max_nodes=2)
+        assert only_problem(with_pools(dev_config, h100)) == (
+            "fleet.regions[0].cluster.gpu_pools[0].max_nodes",
+            "pools reach 16 accelerators at maximum scale by this one, above "
+            "budget.max_accelerators 8",
+        )
+
+    def test_pools_may_reach_the_accelerator_cap_exactly(self, dev_config):
+        h100 = pool(accelerator="nvidia-h100-80gb", count=8, max_nodes=1)
+        assert parse_fleet(with_pools(dev_config, h100)).max_accelerators() == 8
+
+    def test_max_accelerators_multiplies_nodes_by_accelerators_per_node(self, dev_config):
+        dev_config["budget"]["max_accelerators"] = 64
+        l4s = pool(name="l4", count=4, max_nodes=3)
+        h100 = pool(name="h100", accelerator="nvidia-h100-80gb", count=8, max_nodes=2)
+        assert parse_fleet(with_pools(dev_config, l4s, h100)).max_accelerators() == 28
 
 
 class TestModelsAndServing:
@@ -414,6 +493,39 @@ class TestModelsAndServing:
         assert only_problem(serving_config) == (
             "fleet.serving[0].regions[0]",
             "'eu-west-1' is not a fleet region; allowed: us-east-1",
+        )
+
+    def test_serving_min_replicas_not_above_max_replicas(self, serving_config):
+        serving_config["serving"][0].update(min_replicas=3, max_replicas=2)
+        assert only_problem(serving_config) == (
+            "fleet.serving[0].min_replicas",
+            "3 is above max_replicas 2",
+        )
+
+    def test_serving_may_run_a_fixed_number_of_replicas(self, serving_config):
+        serving_config["serving"][0].update(min_replicas=2, max_replicas=2)
+        chat = parse_fleet(serving_config).serving[0]
+        assert (chat.min_replicas, chat.max_replicas) == (2, 2)
+
+    def test_serving_names_are_unique(self, serving_config):
+        serving_config["serving"].append(dict(serving_config["serving"][0]))
+        assert only_problem(serving_config) == ("fleet.serving[1].name", "'chat' is already used")
+
+    def test_explicit_serving_regions_narrow_where_it_runs(self, serving_config):
+        serving_config["regions"].append(
+            {**WEST, "cluster": {"gpu_pools": [pool()]}},
+        )
+        serving_config["serving"][0]["regions"] = ["us-west-2"]
+        fleet = parse_fleet(serving_config)
+        assert [r.region for r in fleet.serving_regions(fleet.serving[0])] == ["us-west-2"]
+
+    def test_explicit_serving_regions_must_have_the_pool(self, serving_config):
+        serving_config["regions"].append(WEST)
+        serving_config["serving"][0]["regions"] = ["us-east-1", "us-west-2"]
+        assert only_problem(serving_config) == (
+            "fleet.serving[0].regions[1]",
+            "us-west-2 has no gpu pool 'gpu' (its pools: none); drop the region or add the pool "
+            "there",
         )
 
     def test_model_versions_are_unique(self, serving_config):
@@ -474,6 +586,22 @@ class TestModelsAndServing:
             "us-central1",
             "europe-west4",
         ]
+
+    def test_storage_replicas_choose_the_copies(self, prod_config):
+        prod_config["storage"] = {"replicas": ["europe-west4", "us-west-2"]}
+        fleet = parse_fleet(prod_config)
+        assert [r.region for r in fleet.storage_regions()] == [
+            "us-east-1",
+            "us-west-2",
+            "europe-west4",
+        ]
+
+    def test_a_replica_is_not_the_primary(self, prod_config):
+        prod_config["storage"] = {"primary_region": "us-west-2", "replicas": ["us-west-2"]}
+        assert only_problem(prod_config) == (
+            "fleet.storage.replicas[0]",
+            "'us-west-2' is the primary region",
+        )
 
     def test_serving_only_where_a_model_copy_lives(self, serving_config):
         serving_config["regions"].append(
