@@ -70,7 +70,7 @@ class RecordedResource:
 
 @dataclass
 class Recording:
-    """Every resource a program registered (in registration order) and its stack exports."""
+    """Every resource a program registered (parents first, siblings by name) and its exports."""
 
     resources: list[RecordedResource]
     exports: dict[str, Any]
@@ -228,9 +228,32 @@ def record(
     _sync_await(run_pulumi_func(program))
     root = ROOT.get()
     exports = _resolved_exports(root)
-    resources = list(monitor.recorded)
+    resources = _canonical_order(monitor.recorded)
     _place(resources)
     return Recording(resources=resources, exports=exports)
+
+
+def _canonical_order(resources: list[RecordedResource]) -> list[RecordedResource]:
+    """Parents before children, siblings by name and type: the same program gives the same list.
+
+    Registration order depends on when each Output resolves, which varies between runs; plans,
+    reports and exports are read in pull requests, so they must not.
+    """
+    children: dict[str | None, list[RecordedResource]] = {}
+    known = {r.urn for r in resources}
+    for r in resources:
+        children.setdefault(r.parent if r.parent in known else None, []).append(r)
+    ordered: list[RecordedResource] = []
+    pending = sorted(children.get(None, []), key=_sibling_key, reverse=True)
+    while pending:
+        resource = pending.pop()
+        ordered.append(resource)
+        pending.extend(sorted(children.get(resource.urn, []), key=_sibling_key, reverse=True))
+    return ordered
+
+
+def _sibling_key(resource: RecordedResource) -> tuple[str, str]:
+    return (resource.name, resource.type)
 
 
 def _resolved_exports(root: Any) -> dict[str, Any]:

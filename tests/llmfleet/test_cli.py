@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -293,3 +294,20 @@ def _under(resource: dict, ancestor: str, by_urn: dict) -> bool:
             return True
         parent = by_urn[parent]["parent"]
     return False
+
+
+def test_same_stack_gives_the_same_bytes(tmp_path):
+    # Separate processes with different hash seeds: set order and Output resolution order vary.
+    outputs = []
+    for seed in ("1", "2"):
+        out_json = tmp_path / f"plan-{seed}.json"
+        command = ["plan", "hybrid", "--project", str(REPO), "--json", str(out_json)]
+        done = subprocess.run(
+            [sys.executable, "-m", "llmfleet.cli", *command],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        outputs.append((out_json.read_bytes(), done.stdout.replace(str(out_json), "FILE")))
+    assert outputs[0] == outputs[1]

@@ -138,3 +138,16 @@ def test_urns_are_the_engines(run):
         "urn:pulumi:dev::llmfleet::llmfleet:test:Outer$llmfleet:test:Region$aws:ec2/vpc:Vpc"
         "::o-inner-vpc"
     )
+
+
+def test_resources_are_in_canonical_order(recording):
+    # Parents before their children, siblings by name: not the order Outputs happened to resolve.
+    names = [r.name for r in recording.resources]
+    assert names[:2] == ["east", "east-k8s"]
+    assert names.index("west") > names.index("east-vpc")
+    for position, resource in enumerate(recording.resources):
+        if resource.parent:
+            parent = recording.by_urn[resource.parent]
+            assert recording.resources.index(parent) < position
+    roots = [r.name for r in recording.resources if r.parent is None]
+    assert roots == sorted(roots)

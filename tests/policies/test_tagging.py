@@ -34,9 +34,10 @@ def test_missing_owner_and_cost_center_are_reported_per_resource(run):
         gcp.container.Cluster("gke", location="us-central1", resource_labels={"team": "y"})
 
     found = violations(run, program)
+    # Violations follow the recording's canonical order: siblings by name.
     assert [(v["level"], v["message"]) for v in found] == [
-        ("mandatory", "tags lacks cost-center"),
         ("mandatory", "resourceLabels lacks owner, cost-center"),
+        ("mandatory", "tags lacks cost-center"),
     ]
-    assert found[0]["urn"].endswith("aws:ec2/vpc:Vpc::vpc")
+    assert found[1]["urn"].endswith("aws:ec2/vpc:Vpc::vpc")
     assert {v["policy"] for v in found} == {"required-ownership-tags"}
