@@ -26,6 +26,18 @@ import yaml
 Cloud = Literal["aws", "gcp"]
 CLOUDS: tuple[Cloud, ...] = ("aws", "gcp")
 
+CapacityKind = Literal["on-demand", "spot", "flex-start", "reservation", "capacity-block"]
+CAPACITY_KINDS: tuple[CapacityKind, ...] = (
+    "on-demand",
+    "spot",
+    "flex-start",
+    "reservation",
+    "capacity-block",
+)
+"""How nodes are obtained: plain on-demand; spot / preemptible; flex-start (GKE Dynamic Workload
+Scheduler: a node when capacity frees up, for at most seven days); a named reservation (GCP
+reservation, EC2 On-Demand Capacity Reservation); an EC2 Capacity Block for ML."""
+
 _DATA = Path(__file__).parent / "data" / "catalog.yaml"
 _ZONES = Path(__file__).parent / "data" / "zones.yaml"
 
@@ -77,6 +89,8 @@ class InstanceType:
     """GKE ``guest_accelerator`` type (``nvidia-l4``) for GPU machine types attached that way."""
     tpu_topology: str | None = None
     """TPU slice topology (``2x4``) for TPU machine types."""
+    capacity: tuple[CapacityKind, ...] = ()
+    """The capacity kinds the cloud sells the type as (A3 Ultra: never plain on-demand)."""
     zones: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """``(region, zones offering the type)`` per region: zone names on GCP (``us-central1-b``),
     zone IDs on AWS (``use1-az1``, the same physical zone in every account, unlike zone names).
@@ -142,6 +156,7 @@ def _catalog() -> _Catalog:
         for name, fields in raw["instance_types"][cloud].items():
             fields = dict(fields)
             fields["regions"] = tuple(fields["regions"])
+            fields["capacity"] = tuple(fields["capacity"])
             offered = zones[cloud].get(name)
             if offered is not None:
                 by_region = offered["zone_ids" if cloud == "aws" else "zones"]

@@ -159,9 +159,20 @@ class GpuPoolSpec(_Spec):
     max_nodes: int = Field(default=1, ge=1, le=1000)
     """Upper bound the autoscaler may reach."""
     spot: bool = False
-    """Run on spot / preemptible capacity."""
+    """Run on spot / preemptible capacity: the same as ``capacity: spot``."""
+    capacity: catalog.CapacityKind | None = None
+    """How nodes are obtained: ``on-demand``, ``spot``, ``flex-start`` (GKE Dynamic Workload
+    Scheduler: a node as soon as capacity frees up, for at most seven days), ``reservation`` (a
+    GCP reservation or an EC2 On-Demand Capacity Reservation) or ``capacity-block`` (an EC2
+    Capacity Block for ML). The type must be sold that way (catalog). Default: ``spot`` with
+    ``spot: true``, else ``on-demand``."""
+    reservation: str | None = None
+    """With ``reservation`` or ``capacity-block``: the GCP reservation name
+    (``projects/<project>/reservations/<name>`` for one shared from another project) or the EC2
+    capacity reservation ID (``cr-0123456789abcdef0``)."""
     on_demand_fallback: bool = True
-    """With spot: fall back to on-demand capacity when spot is unavailable (AWS Karpenter)."""
+    """With spot or an EC2 reservation: fall back to on-demand capacity when none is left
+    (AWS Karpenter)."""
     tpu_topology: str | None = Field(default=None, pattern=r"^\d+x\d+(x\d+)?$")
     """TPU slice topology (``2x4``); TPU pools only."""
 
@@ -172,6 +183,41 @@ class GpuPoolSpec(_Spec):
                 ("min_nodes",), f"{self.min_nodes} is above max_nodes {self.max_nodes}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _capacity(self) -> GpuPoolSpec:
+        if self.capacity is None:
+            self.capacity = "spot" if self.spot else "on-demand"
+        elif self.spot and self.capacity != "spot":
+            raise RuleViolation(
+                ("capacity",), f"'{self.capacity}' contradicts spot: true; keep one of them"
+            )
+        self.spot = self.capacity == "spot"
+        reserved = self.capacity in RESERVED_CAPACITY
+        if reserved and self.reservation is None:
+            raise RuleViolation(
+                ("reservation",), f"required with capacity {self.capacity}: name the reservation"
+            )
+        if not reserved and self.reservation is not None:
+            raise RuleViolation(
+                ("reservation",),
+                f"only with capacity {' or '.join(RESERVED_CAPACITY)}, not {self.capacity}",
+            )
+        if self.capacity == "flex-start" and self.min_nodes:
+            raise RuleViolation(
+                ("min_nodes",),
+                "flex-start nodes come and go with free capacity: use 0 and let the pool scale",
+            )
+        return self
+
+
+RESERVED_CAPACITY = ("reservation", "capacity-block")
+"""Capacity kinds that consume a named reservation."""
+
+GCP_RESERVATION = re.compile(
+    r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+)
+AWS_RESERVATION = re.compile(r"^cr-[0-9a-f]{17}$")
 
 
 SYSTEM_POOL = "system"
@@ -336,7 +382,30 @@ class RegionSpec(_Spec):
                     f"number of {pool.count}-chip hosts",
                 )
             self._check_pool_type(pool, loc)
+            self._check_capacity(pool, loc)
         return self
+
+    def _check_capacity(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> None:
+        """The pool's capacity kind must be one the cloud sells its type as."""
+        machine = self.instance_type_for(pool)
+        if pool.capacity not in machine.capacity:
+            raise RuleViolation(
+                (*loc, "capacity"),
+                f"{machine.name} is not sold as {pool.capacity} capacity; it is offered as: "
+                + ", ".join(machine.capacity),
+            )
+        if pool.reservation is None:
+            return
+        pattern, example = (
+            (AWS_RESERVATION, "cr-0123456789abcdef0")
+            if self.cloud == "aws"
+            else (GCP_RESERVATION, "my-reservation or projects/<project>/reservations/<name>")
+        )
+        if not pattern.match(pool.reservation):
+            raise RuleViolation(
+                (*loc, "reservation"),
+                f"'{pool.reservation}' is not a {self.cloud} reservation; use one like {example}",
+            )
 
     def _check_pool_type(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> None:
         if pool.instance_type is None:

@@ -352,3 +352,23 @@ class TestZones:
         t = catalog.instance_type("gcp", "g2-standard-4")
         cluster = ("us-west4-c", "us-west4-b", "us-west4-a")
         assert catalog.zones_offering(t, "us-west4", cluster) == ("us-west4-c", "us-west4-a")
+
+
+class TestCapacityOfferings:
+    @pytest.mark.parametrize("t", ALL_TYPES, ids=type_id)
+    def test_every_type_is_sold_some_known_ways_including_spot(self, t):
+        assert t.capacity
+        assert set(t.capacity) <= set(catalog.CAPACITY_KINDS)
+        assert "spot" in t.capacity
+
+    def test_flex_start_is_gcp_and_capacity_blocks_are_aws_p_types(self):
+        assert {t.cloud for t in ALL_TYPES if "flex-start" in t.capacity} == {"gcp"}
+        blocks = {t.name for t in ALL_TYPES if "capacity-block" in t.capacity}
+        assert blocks == {"p4d.24xlarge", "p5.48xlarge", "p5en.48xlarge"}
+
+    def test_a3_ultra_is_never_plain_on_demand(self):
+        assert catalog.instance_type("gcp", "a3-ultragpu-8g").capacity == (
+            "spot",
+            "flex-start",
+            "reservation",
+        )

@@ -780,7 +780,8 @@ def test_pool_zones_are_a_non_empty_subset_of_the_zones_offering_the_type(offeri
         },
         region=region_name,
         zones=zones,
-        cluster={"gpu_pools": [pool(accelerator=accelerator, count=count)]},
+        # Spot: every GCP type is sold that way (A3 Ultra is never plain on-demand).
+        cluster={"gpu_pools": [pool(accelerator=accelerator, count=count, capacity="spot")]},
     )
     machine = catalog.resolve("gcp", accelerator, count, region_name)
     offered = machine.zones_in(region_name)
@@ -797,3 +798,96 @@ def test_pool_zones_are_a_non_empty_subset_of_the_zones_offering_the_type(offeri
     assert placed
     assert set(placed) <= set(offered)
     assert set(placed) <= set(region.zone_names)
+
+
+class TestCapacity:
+    """How a pool's nodes are obtained: only the ways the cloud sells its type."""
+
+    def aws(self, dev_config, **fields: Any) -> dict:
+        return with_pools(dev_config, pool(**fields))
+
+    def gcp(self, dev_config, **fields: Any) -> dict:
+        config = with_gcp(dev_config)
+        config["budget"]["max_accelerators"] = 100
+        return with_pools(config, pool(**fields), region=1)
+
+    def test_spot_is_the_spot_capacity_kind(self, dev_config):
+        parsed = parse_fleet(self.aws(dev_config, spot=True)).regions[0].cluster.gpu_pools[0]
+        assert (parsed.capacity, parsed.spot) == ("spot", True)
+        parsed = parse_fleet(self.aws(dev_config, capacity="spot")).regions[0].cluster.gpu_pools[0]
+        assert parsed.spot is True
+
+    def test_on_demand_is_the_default(self, dev_config):
+        parsed = parse_fleet(self.aws(dev_config)).regions[0].cluster.gpu_pools[0]
+        assert (parsed.capacity, parsed.spot) == ("on-demand", False)
+
+    def test_spot_and_another_capacity_contradict(self, dev_config):
+        raw = self.aws(dev_config, spot=True, capacity="on-demand")
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.gpu_pools[0].capacity",
+            "'on-demand' contradicts spot: true; keep one of them",
+        )
+
+    def test_on_demand_a3_ultra_is_refused_naming_how_it_is_sold(self, dev_config):
+        raw = self.gcp(dev_config, accelerator="nvidia-h200", count=8)
+        assert only_problem(raw) == (
+            "fleet.regions[1].cluster.gpu_pools[0].capacity",
+            "a3-ultragpu-8g is not sold as on-demand capacity; it is offered as: spot, "
+            "flex-start, reservation",
+        )
+
+    def test_a3_ultra_from_a_reservation_parses(self, dev_config):
+        raw = self.gcp(
+            dev_config,
+            accelerator="nvidia-h200",
+            count=8,
+            capacity="reservation",
+            reservation="projects/shared-capacity/reservations/h200-block",
+        )
+        parsed = parse_fleet(raw).regions[1].cluster.gpu_pools[0]
+        assert parsed.reservation == "projects/shared-capacity/reservations/h200-block"
+
+    def test_a_capacity_block_on_a_type_without_blocks_is_refused(self, dev_config):
+        raw = self.aws(dev_config, capacity="capacity-block", reservation="cr-0123456789abcdef0")
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.gpu_pools[0].capacity",
+            "g6.xlarge is not sold as capacity-block capacity; it is offered as: on-demand, spot, "
+            "reservation",
+        )
+
+    def test_flex_start_is_gke_only(self, dev_config):
+        path, message = only_problem(self.aws(dev_config, capacity="flex-start"))
+        assert path == "fleet.regions[0].cluster.gpu_pools[0].capacity"
+        assert message.startswith("g6.xlarge is not sold as flex-start capacity")
+
+    def test_flex_start_pools_keep_no_idle_nodes(self, dev_config):
+        raw = self.gcp(dev_config, capacity="flex-start", min_nodes=1)
+        assert only_problem(raw) == (
+            "fleet.regions[1].cluster.gpu_pools[0].min_nodes",
+            "flex-start nodes come and go with free capacity: use 0 and let the pool scale",
+        )
+
+    def test_a_reservation_needs_its_name(self, dev_config):
+        assert only_problem(self.aws(dev_config, capacity="reservation")) == (
+            "fleet.regions[0].cluster.gpu_pools[0].reservation",
+            "required with capacity reservation: name the reservation",
+        )
+
+    def test_a_reservation_name_needs_reserved_capacity(self, dev_config):
+        assert only_problem(self.aws(dev_config, reservation="cr-0123456789abcdef0")) == (
+            "fleet.regions[0].cluster.gpu_pools[0].reservation",
+            "only with capacity reservation or capacity-block, not on-demand",
+        )
+
+    @pytest.mark.parametrize(
+        ("cloud", "name", "example"),
+        [
+            ("aws", "my-reservation", "cr-0123456789abcdef0"),
+            ("gcp", "H200_Block", "my-reservation or projects/"),
+        ],
+    )
+    def test_a_reservation_name_must_fit_its_cloud(self, dev_config, cloud, name, example):
+        build = self.aws if cloud == "aws" else self.gcp
+        path, message = only_problem(build(dev_config, capacity="reservation", reservation=name))
+        assert path.endswith(".gpu_pools[0].reservation")
+        assert message.startswith(f"'{name}' is not a {cloud} reservation; use one like {example}")

@@ -102,6 +102,21 @@ class TestUsageAndConfigErrors:
                 "fleet.regions[0].cluster.gpu_pools[0].max_nodes",
                 "above budget.max_accelerators 8",
             ),
+            (
+                {
+                    "gpu_pools": [
+                        {
+                            "name": "g",
+                            "accelerator": "nvidia-l4",
+                            "capacity": "capacity-block",
+                            "reservation": "cr-0123456789abcdef0",
+                        }
+                    ]
+                },
+                "fleet.regions[0].cluster.gpu_pools[0].capacity",
+                "g6.xlarge is not sold as capacity-block capacity; it is offered as: on-demand, "
+                "spot, reservation",
+            ),
         ],
     )
     def test_bad_pools_exit_2_with_their_path(self, tmp_path, capsys, change, path, message):
@@ -112,6 +127,43 @@ class TestUsageAndConfigErrors:
         err = capsys.readouterr().err
         assert f"{path}: " in err
         assert message in err
+
+    @pytest.mark.parametrize(
+        ("pool", "zones", "path", "message"),
+        [
+            (
+                {"name": "h200", "accelerator": "nvidia-h200", "count": 8},
+                3,
+                "fleet.regions[0].cluster.gpu_pools[0].capacity",
+                "a3-ultragpu-8g is not sold as on-demand capacity; it is offered as: spot, "
+                "flex-start, reservation",
+            ),
+            (
+                {"name": "v6e", "accelerator": "tpu-v6e", "count": 4},
+                1,
+                "fleet.regions[0].cluster.gpu_pools[0].accelerator",
+                "ct6e-standard-4t is offered in us-central1 only in us-central1-b, none of the "
+                "cluster's zones (us-central1-a); set zones to 2 or more to span one",
+            ),
+        ],
+    )
+    def test_bad_gcp_capacity_exits_2_naming_the_alternatives(
+        self, tmp_path, capsys, pool, zones, path, message
+    ):
+        region = {
+            "cloud": "gcp",
+            "region": "us-central1",
+            "zones": zones,
+            "cidr": "10.30.0.0/20",
+            "pods_cidr": "10.128.0.0/14",
+            "services_cidr": "10.30.16.0/20",
+            "cluster": {"gpu_pools": [pool]},
+        }
+        fleet = {**DEV_FLEET, "gcp_project": "llm-dev-project", "regions": [region]}
+        project = make_project(tmp_path, {"bad": stack_text(fleet)})
+        assert plan(project, "bad") == 2
+        err = capsys.readouterr().err
+        assert f"{path}: {message}" in " ".join(err.split())
 
     @pytest.mark.parametrize(
         ("storage", "path", "message"),
