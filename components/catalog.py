@@ -9,6 +9,9 @@ Accelerators exist only in some zones of a region. ``data/zones.yaml`` lists, fo
 the zones of each of its regions that offer it (zone names on GCP, zone IDs on AWS), with the
 source each list comes from; ``tools/refresh_zones.py`` rebuilds it.
 
+It also prices what is not an accelerator (general-purpose system nodes, control planes,
+network, keys, storage, logs, data transfer) for the cost model, each price with its source.
+
 The data lives in ``data/catalog.yaml`` and ``data/zones.yaml`` beside this module and is loaded
 once.
 """
@@ -140,8 +143,13 @@ class _Catalog:
 
 
 @cache
+def _raw() -> dict:
+    return yaml.safe_load(_DATA.read_text())
+
+
+@cache
 def _catalog() -> _Catalog:
-    raw = yaml.safe_load(_DATA.read_text())
+    raw = _raw()
     accelerators = {
         name: Accelerator(name=name, **fields) for name, fields in raw["accelerators"].items()
     }
@@ -263,3 +271,45 @@ def zones_offering(machine: InstanceType, region: str, zones: Sequence[str]) -> 
 def default_system_instance_type(cloud: Cloud) -> str:
     """The general-purpose type for a cluster's system node pool."""
     return _catalog().defaults[cloud]["system_instance_type"]
+
+
+@dataclass(frozen=True)
+class GeneralPurposeType:
+    """A general-purpose instance / machine type (system pools), on-demand only."""
+
+    cloud: Cloud
+    name: str
+    vcpu: int
+    memory_gib: float
+    on_demand_usd_hour: float
+    price_source: str
+    price_date: str
+
+
+@dataclass(frozen=True)
+class ServicePrice:
+    """The list price of one non-accelerator item in a cloud's reference region."""
+
+    cloud: Cloud
+    item: str
+    """Catalog key, e.g. ``nat_gateway`` or ``object_storage``."""
+    usd: float
+    per: Literal["hour", "month", "GB-month", "GB"]
+    """What ``usd`` buys: an hour or a month of one item, a GB stored a month, or a GB moved."""
+    source: str
+    date: str
+
+
+def general_purpose_type(cloud: Cloud, name: str) -> GeneralPurposeType | None:
+    """The general-purpose ``cloud`` type called ``name``; None when the catalog has no price."""
+    fields = _raw()["general_purpose_types"][cloud].get(name)
+    return GeneralPurposeType(cloud=cloud, name=name, **fields) if fields else None
+
+
+def service_price(cloud: Cloud, item: str) -> ServicePrice:
+    """The price of ``item`` on ``cloud``."""
+    fields = _raw()["service_prices"][cloud].get(item)
+    if fields is None:
+        known = ", ".join(sorted(_raw()["service_prices"][cloud]))
+        raise CatalogError(f"no {cloud} price for '{item}'; priced: {known}")
+    return ServicePrice(cloud=cloud, item=item, **fields)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from llmfleet.errors import run_reporting_errors
+from llmfleet.errors import EXIT_CLEAN, EXIT_POLICY, run_reporting_errors
 from llmfleet.outputs import check_output_dir, check_output_file
 from llmfleet.stackfile import UsageError, find_project, load_stack
 
@@ -43,6 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-tree", action="store_true", help="print counts, not the full tree")
     # Also after the command (`llmfleet plan dev --debug`); SUPPRESS keeps the global value.
     plan.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
+    cost = commands.add_parser(
+        "cost", help="monthly cost breakdown of a stack at min and max scale, offline"
+    )
+    cost.add_argument("stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
+    cost.add_argument("--json", metavar="FILE", type=Path, help="write the estimate as JSON")
+    cost.add_argument(
+        "--project", metavar="DIR", type=Path, default=Path.cwd(), help="Pulumi project folder"
+    )
+    cost.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
     return parser
 
 
@@ -73,6 +82,23 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
     return plan.exit_code
 
 
+def _cost(args: argparse.Namespace, out: Console) -> int:
+    """The plan's cost estimate as a table; exits 1 over budget, like the plan."""
+    from llmfleet.costs import print_cost
+    from llmfleet.plan import estimate_cost, run_program
+
+    if args.json:
+        check_output_file(args.json, "--json")
+    project = find_project(args.project.resolve())
+    stack = load_stack(project, args.stack)
+    estimate = estimate_cost(run_program(project, stack), stack)
+    print_cost(estimate, out, title=f"monthly cost of stack {stack.name}")
+    if args.json:
+        _write(args.json, json.dumps(estimate.to_json(), indent=2) + "\n")
+        out.print(f"estimate written to {args.json}")
+    return EXIT_POLICY if estimate.over_budget else EXIT_CLEAN
+
+
 def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     # Piped output (CI logs) gets a fixed width instead of rich's 80-column fallback.
     out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, soft_wrap=True)
+    command = _cost if args.command == "cost" else _plan
     return run_reporting_errors(
-        lambda: _plan(args, out), err, stack=getattr(args, "stack", None), debug=args.debug
+        lambda: command(args, out), err, stack=getattr(args, "stack", None), debug=args.debug
     )
 
 

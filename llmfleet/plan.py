@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import policies
+from components import cost as cost_model
 from llmfleet.policy import evaluate
 from llmfleet.recorder import Recording, record
 from llmfleet.stackfile import Project, StackConfig
@@ -19,17 +20,21 @@ class Plan:
 
     stack: StackConfig
     recording: Recording
+    estimate: cost_model.Estimate
     violations: list[dict[str, str]] = field(default_factory=list)
-    cost: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mandatory_violations(self) -> list[dict[str, str]]:
         return [v for v in self.violations if v.get("level") == "mandatory"]
 
     @property
+    def cost(self) -> dict[str, Any]:
+        """The plan JSON's cost section (``llmfleet cost`` prints the same estimate)."""
+        return self.estimate.to_json()
+
+    @property
     def over_budget(self) -> bool:
-        at_max_scale = self.cost.get("monthly_usd", {}).get("max", 0.0)
-        return at_max_scale > self.stack.fleet.budget.monthly_usd
+        return self.estimate.over_budget
 
     @property
     def exit_code(self) -> int:
@@ -61,13 +66,30 @@ def run_program(project: Project, stack: StackConfig) -> Recording:
     return record(main, project=project.name, stack=stack.name, config=stack.config)
 
 
+def estimate_cost(recording: Recording, stack: StackConfig) -> cost_model.Estimate:
+    """Price the recorded resources and the fleet's usage against the stack's budget."""
+    resources = [
+        cost_model.Resource(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            inputs=r.inputs,
+            region=r.region,
+            cloud=r.cloud,
+            provider=r.provider,
+            outputs=r.outputs,
+        )
+        for r in recording.custom()
+    ]
+    fleet = stack.fleet
+    return cost_model.estimate(
+        resources, cost_model.usage_of(fleet), budget_usd=fleet.budget.monthly_usd
+    )
+
+
 def make_plan(project: Project, stack: StackConfig) -> Plan:
-    """Record the stack's resources and judge them with the policy pack's rules."""
+    """Record the stack's resources, price them and judge them with the policy pack's rules."""
     recording = run_program(project, stack)
     violations = evaluate(recording, policies.POLICIES, policies.ENFORCEMENT)
-    cost = {
-        "monthly_usd": {"min": 0.0, "max": 0.0},
-        "budget_usd": stack.fleet.budget.monthly_usd,
-        "by_region": {},
-    }
-    return Plan(stack=stack, recording=recording, violations=violations, cost=cost)
+    estimate = estimate_cost(recording, stack)
+    return Plan(stack=stack, recording=recording, estimate=estimate, violations=violations)

@@ -11,6 +11,7 @@ from rich.tree import Tree
 
 from components import catalog
 from components.spec import SYSTEM_POOL
+from llmfleet.costs import budget_summary
 from llmfleet.plan import Plan
 from llmfleet.recorder import RecordedResource
 
@@ -101,10 +102,7 @@ def print_report(plan: Plan, console: Console, *, tree: bool = True) -> None:
         console.print(table)
     else:
         console.print("[green]policy: no violations[/]")
-    monthly = plan.cost.get("monthly_usd", {})
-    budget = plan.stack.fleet.budget.monthly_usd
-    status = "[red]over budget[/]" if plan.over_budget else "[green]within budget[/]"
-    console.print(
-        f"cost: ${monthly.get('min', 0):,.0f} to ${monthly.get('max', 0):,.0f} a month "
-        f"(budget ${budget:,.0f}): {status}"
-    )
+    unpriced = len(plan.estimate.unpriced)
+    if unpriced:
+        console.print(f"{unpriced} unpriced items (see `llmfleet cost {plan.stack.name}`)")
+    console.print(budget_summary(plan.estimate))
