@@ -25,7 +25,7 @@ from components import catalog
 from components.k8s.scheduling import POOL_LABEL
 
 if TYPE_CHECKING:
-    from components.spec import FleetSpec
+    from components.spec import FleetSpec, ModelSpec
 
 ACCELERATOR_NODES = "accelerator nodes"
 SYSTEM_NODES = "system nodes"
@@ -44,10 +44,9 @@ class Assumptions:
 
     hours_per_month: float = 730.0
     """Hours billed in a month (365 x 24 / 12), for everything priced by the hour."""
-    bytes_per_parameter: float = 2.0
-    """Stored weights per parameter (bf16) for a model whose name states its size (``70b``)."""
     default_model_gb: float = 50.0
-    """Size of a model version whose name states no parameter count, GB."""
+    """Size of a model version whose spec gives neither ``weights_gib`` nor ``parameters_b``.
+    Storage and transfer are billed per GB of 2^30 bytes, so a version's GiB are its GB."""
     log_gb_per_source: float = 10.0
     """GB a month each log source ingests: a CloudWatch log group, a GKE cluster's logs, a
     subnet's flow logs."""
@@ -57,8 +56,8 @@ class Assumptions:
         return {
             "hours_per_month": f"{self.hours_per_month:g} hours a month for hourly prices",
             "model_gb": (
-                f"a version's size is its parameter count x {self.bytes_per_parameter:g} bytes "
-                f"(bf16) when its name states one, else {self.default_model_gb:g} GB"
+                "a version weighs its weights_gib, else parameters_b x its dtype's bytes, else "
+                f"{self.default_model_gb:g} GB"
             ),
             "log_gb_per_source": (
                 f"{self.log_gb_per_source:g} GB a month ingested per log group, GKE cluster or "
@@ -95,7 +94,7 @@ class ModelVersion:
     version: str
     gb: float
     basis: str
-    """How ``gb`` was found, e.g. ``70B params x 2 bytes``."""
+    """How ``gb`` was found, e.g. ``70.6B params in bf16``."""
 
 
 @dataclass(frozen=True)
@@ -256,25 +255,22 @@ class Estimate:
 
 # --- usage from the spec ------------------------------------------------------------------
 
-_PARAMETERS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)b(?![a-z])", re.IGNORECASE)
 
-
-def model_version(name: str, version: str, source: str, assumptions: Assumptions) -> ModelVersion:
-    """A version sized from the parameter count its name or source states (``llama-3-70b``)."""
-    for text in (name, source.rsplit("/", 1)[-1]):
-        found = _PARAMETERS.search(text.replace("_", "-"))
-        if found:
-            billions = float(found.group(1))
-            gb = round(billions * assumptions.bytes_per_parameter, 1)
-            basis = f"{found.group(1)}B params x {assumptions.bytes_per_parameter:g} bytes"
-            return ModelVersion(name, version, gb, basis)
-    return ModelVersion(name, version, assumptions.default_model_gb, "default size")
+def model_version(model: ModelSpec, assumptions: Assumptions) -> ModelVersion:
+    """A version sized by its spec (``weights_gib``, or ``parameters_b`` x dtype bytes)."""
+    if model.weights_gib is not None:
+        basis = "weights_gib"
+    elif model.parameters_b is not None:
+        basis = f"{model.parameters_b:g}B params in {model.dtype}"
+    else:
+        return ModelVersion(model.name, model.version, assumptions.default_model_gb, "default")
+    return ModelVersion(model.name, model.version, round(model.weights_size_gib(), 2), basis)
 
 
 def usage_of(spec: FleetSpec, assumptions: Assumptions | None = None) -> Usage:
     """The usage a fleet spec states: published versions, storage regions, serving floors."""
     assumptions = assumptions or Assumptions()
-    models = tuple(model_version(m.name, m.version, m.source, assumptions) for m in spec.models)
+    models = tuple(model_version(m, assumptions) for m in spec.models)
     storage = tuple((r.cloud, r.region) for r in spec.storage_regions())
     floors: dict[tuple[str, str], int] = defaultdict(int)
     for serving in spec.serving:

@@ -6,7 +6,7 @@ import pytest
 
 from components import cost
 from components.cost import Resource, Usage
-from components.spec import parse_fleet
+from components.spec import ModelSpec, parse_fleet
 from tests.conftest import DEV_FLEET
 
 HOURS = 730
@@ -103,20 +103,23 @@ class TestNodes:
 
 class TestUsage:
     @pytest.mark.parametrize(
-        ("name", "source", "gb"),
+        ("size", "gb", "basis"),
         [
-            ("llama-3-70b-instruct", "hf://meta-llama/Meta-Llama-3-70B-Instruct", 140),
-            ("qwen", "hf://Qwen/Qwen2.5-1.5B", 3),
-            ("house-model", "s3://bucket/weights", 50),
+            ({"parameters_b": 70.6}, 131.5, "70.6B params in bf16"),
+            ({"parameters_b": 70.6, "dtype": "fp8"}, 65.75, "70.6B params in fp8"),
+            ({"weights_gib": 12.5}, 12.5, "weights_gib"),
+            ({}, 50, "default"),
         ],
     )
-    def test_versions_are_sized_by_their_parameter_count(self, name, source, gb):
-        assert cost.model_version(name, "v1", source, cost.Assumptions()).gb == gb
+    def test_versions_are_sized_by_their_spec(self, size, gb, basis):
+        model = ModelSpec(name="m", version="v1", source="hf://org/m", **size)
+        version = cost.model_version(model, cost.Assumptions())
+        assert (version.gb, version.basis) == (gb, basis)
 
     def test_usage_of_a_fleet_serving_with_min_replicas(self):
         pool = {"name": "h100", "accelerator": "nvidia-h100-80gb", "count": 8, "max_nodes": 4}
         region = {**DEV_FLEET["regions"][0], "cluster": {"gpu_pools": [pool]}}
-        model = {"name": "llama-3-70b", "version": "v1", "source": "hf://m/Llama-3-70B"}
+        model = {"name": "llama-3-70b", "version": "v1", "source": "hf://m/L", "weights_gib": 140}
         serving = {
             "name": "chat",
             "model": "llama-3-70b",
@@ -157,7 +160,7 @@ class TestEstimate:
             {"transferSpec": {"awsS3DataSource": {"bucketName": "b"}}},
             region="us-central1",
         )
-        usage = Usage(models=(cost.ModelVersion("m", "v1", 140, "70B params x 2 bytes"),))
+        usage = Usage(models=(cost.ModelVersion("m", "v1", 140, "weights_gib"),))
         [line] = cost.estimate([job], usage).lines
         assert (line.kind, line.count_max, line.unit_usd, line.monthly_max) == (
             cost.DATA_TRANSFER,

@@ -57,7 +57,7 @@ def test_dev_total_from_the_catalog_prices(estimates):
         + 0.045 * HOURS  # one NAT gateway
         + 2 * 1.00  # two KMS keys
         + 2 * (10 * 0.50 + 30 * 0.03)  # two log groups: 10 GB ingested, 90 days kept
-        + 16 * 0.023  # llama-3-8b v1: 16 GB in S3
+        + 14.96 * 0.023  # llama-3-8b v1: 8.03B params in bf16 = 14.96 GiB in S3
     )
     system_min = 2 * 0.2016 * HOURS + 2 * 100 * 0.08  # m7i.xlarge + 100 GB gp3 each
     system_max = 3 * 0.2016 * HOURS + 3 * 100 * 0.08
