@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from components import catalog, gpu_fit
+from components.k8s.scheduling import SYSTEM_POOL
 
 Cloud = Literal["aws", "gcp"]
 Environment = Literal["dev", "staging", "prod"]
@@ -218,10 +219,6 @@ GCP_RESERVATION = re.compile(
     r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 )
 AWS_RESERVATION = re.compile(r"^cr-[0-9a-f]{17}$")
-
-
-SYSTEM_POOL = "system"
-"""Name (and ``llmfleet.io/pool`` label) of every cluster's system node pool."""
 
 
 class SystemPoolSpec(_Spec):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -24,17 +23,21 @@ import pulumi_kubernetes as kubernetes
 
 from components import catalog
 from components.aws import iam
+from components.aws.component import AwsComponent
 from components.aws.karpenter import (
     DISCOVERY_TAG,
+    KARPENTER_NAMESPACE,
+    KARPENTER_SERVICE_ACCOUNT,
     METADATA_HOP_LIMIT,
-    POOL_LABEL,
     ROOT_DEVICE,
-    SYSTEM_POOL,
     Karpenter,
     KarpenterArgs,
+    controller_policy,
+    interruption_queue_arn,
 )
 from components.aws.network import cluster_name
 from components.k8s.kubeconfig import exec_kubeconfig
+from components.k8s.scheduling import system_node_labels
 from components.naming import fit_name
 from components.spec import FleetSpec, RegionSpec, SystemPoolSpec
 
@@ -212,7 +215,7 @@ class AwsClusterArgs:
     interfaces and system nodes. Karpenter finds them by their ``karpenter.sh/discovery`` tag."""
 
 
-class AwsCluster(pulumi.ComponentResource):
+class AwsCluster(AwsComponent):
     """A region's EKS cluster: control plane, add-ons, system nodes and Karpenter GPU pools."""
 
     cluster: aws.eks.Cluster
@@ -226,6 +229,8 @@ class AwsCluster(pulumi.ComponentResource):
     """Role of the system node group."""
     karpenter_node_role: aws.iam.Role
     """Role of the GPU nodes Karpenter launches."""
+    karpenter_controller_role: aws.iam.Role
+    """Role of the Karpenter controller (Pod Identity of ``kube-system/karpenter``)."""
     kubeconfig: pulumi.Output[str]
     """Secret: a kubeconfig that fetches tokens with ``aws eks get-token``."""
     provider: kubernetes.Provider
@@ -241,7 +246,7 @@ class AwsCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsClusterArgs, opts: pulumi.ResourceOptions | None = None):
         if args.region.cloud != "aws":
             raise ValueError(f"AwsCluster needs an aws region, not {args.region.key}")
-        super().__init__("llmfleet:aws:Cluster", name, None, opts)
+        super().__init__("llmfleet:aws:Cluster", name, args.fleet.labels(), opts)
         self._name = name
         self._fleet = args.fleet
         self._region = args.region.region
@@ -310,12 +315,20 @@ class AwsCluster(pulumi.ComponentResource):
             region=self._region,
             opts=self._child(),
         )
+        self.karpenter_controller_role = self._karpenter_controller_role()
         self.karpenter = Karpenter(
             f"{name}-karpenter",
             KarpenterArgs(
                 fleet=args.fleet,
                 region=args.region,
-                cluster=self,
+                cluster_name=self.cluster_name,
+                cluster_endpoint=self.endpoint,
+                provider=self.provider,
+                node_role_name=self.karpenter_node_role.name,
+                node_volume_key_arn=self.kms_key.arn,
+                controller_identity=self.pod_identity_associations[
+                    f"{KARPENTER_NAMESPACE}/{KARPENTER_SERVICE_ACCOUNT}"
+                ],
                 after=[
                     *addons,
                     system_nodes,
@@ -335,6 +348,7 @@ class AwsCluster(pulumi.ComponentResource):
                 "oidc_provider_arn": self.oidc_provider_arn,
                 "node_role_arn": self.node_role.arn,
                 "karpenter_node_role_arn": self.karpenter_node_role.arn,
+                "karpenter_controller_role_arn": self.karpenter_controller_role.arn,
                 "kubeconfig": self.kubeconfig,
             }
         )
@@ -391,11 +405,26 @@ class AwsCluster(pulumi.ComponentResource):
         )
         return role
 
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _tags(self, name: str) -> dict[str, str]:
-        return {**self._fleet.labels(), "Name": name}
+    def _karpenter_controller_role(self) -> aws.iam.Role:
+        """The controller's role: launch and remove nodes of this cluster only, read its
+        interruption queue and pass only the Karpenter node role."""
+        return self.service_account_role(
+            "karpenter-controller",
+            KARPENTER_NAMESPACE,
+            KARPENTER_SERVICE_ACCOUNT,
+            policy_json=pulumi.Output.all(
+                self.partition, self.account_id, self.karpenter_node_role.arn
+            ).apply(
+                lambda v: controller_policy(
+                    v[0],
+                    v[1],
+                    self._region,
+                    self.cluster_name,
+                    interruption_queue_arn(v[0], v[1], self._region, self.cluster_name),
+                    v[2],
+                )
+            ),
+        )
 
     def _role_name(self, purpose: str) -> str:
         """IAM role names are account-wide: the cluster name (fleet and region) scopes them."""
@@ -514,7 +543,7 @@ class AwsCluster(pulumi.ComponentResource):
             addon_name=addon,
             kubernetes_version=self.cluster.version,
             region=self._region,
-            opts=pulumi.InvokeOutputOptions(parent=self),
+            opts=self._invoke(),
         ).version
         return aws.eks.Addon(
             f"{self._name}-{addon}",
@@ -596,7 +625,7 @@ class AwsCluster(pulumi.ComponentResource):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)
             ),
-            labels={POOL_LABEL: SYSTEM_POOL},
+            labels=system_node_labels(),
             region=self._region,
             tags=self._tags(name),
             opts=self._child(depends_on=list(after)),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -28,16 +28,28 @@ import pulumi_kubernetes as kubernetes
 
 from components import catalog
 from components.aws import iam
+from components.aws.component import AwsComponent
+from components.k8s.helm import HelmChart, helm_release
+from components.k8s.nvidia import install_nvidia_node_agents
+from components.k8s.scheduling import (
+    SYSTEM_POOL,
+    accelerator_resource,
+    accelerator_taint,
+    model_cache_gib,
+    pool_node_labels,
+    pool_node_selector,
+)
 from components.naming import fit_name
 from components.spec import FleetSpec, GpuPoolSpec, RegionSpec
 
-if TYPE_CHECKING:
-    from components.aws.cluster import AwsCluster
-
 KARPENTER_VERSION = "1.14.1"
 """Chart and controller version; the NodePool / EC2NodeClass schemas here follow it."""
-KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
-KARPENTER_CRD_CHART = "oci://public.ecr.aws/karpenter/karpenter-crd"
+KARPENTER = HelmChart(
+    "karpenter", None, KARPENTER_VERSION, chart="oci://public.ecr.aws/karpenter/karpenter"
+)
+KARPENTER_CRDS = HelmChart(
+    "karpenter-crd", None, KARPENTER_VERSION, chart="oci://public.ecr.aws/karpenter/karpenter-crd"
+)
 """Helm installs a chart's bundled CRDs once and never upgrades them; Karpenter's own CRD
 chart keeps them in step with the controller on every version bump."""
 KARPENTER_NAMESPACE = "kube-system"
@@ -47,15 +59,7 @@ KARPENTER_REPLICAS = 2
 DISCOVERY_TAG = "karpenter.sh/discovery"
 """Tag (value: the cluster name) on the private subnets and the cluster security group."""
 
-POOL_LABEL = "llmfleet.io/pool"
-SYSTEM_POOL = "system"
-"""``llmfleet.io/pool`` of the system node group, where Karpenter itself runs."""
-ACCELERATOR_LABEL = "llmfleet.io/accelerator"
-GPU_RESOURCE = "nvidia.com/gpu"
-GPU_TAINT = {"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}
-"""Keeps everything that does not ask for a GPU off GPU nodes."""
-GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
-GPU_NODE_AFFINITY = {
+NVIDIA_NODE_AFFINITY = {
     "nodeAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [
@@ -72,8 +76,7 @@ GPU_NODE_AFFINITY = {
         }
     }
 }
-"""NVIDIA nodes only; replaces the device plugin chart's default affinity, which expects
-node-feature-discovery labels that these nodes do not carry."""
+"""NVIDIA nodes only, by the label Karpenter puts on every node it launches."""
 
 AMI_ALIAS = "al2023@latest"
 """New AMIs roll out as drift, within the pools' disruption budget."""
@@ -102,35 +105,11 @@ EVENT_RULE_NAME_MAX_LENGTH = 64
 INTERRUPTION_MESSAGE_RETENTION_SECONDS = 300
 """Interruption notices are useless after the two-minute Spot warning; old ones are dropped."""
 
-NVIDIA_NAMESPACE = "nvidia"
 
-
-@dataclass(frozen=True)
-class HelmChart:
-    """An upstream Helm chart pinned to one version."""
-
-    name: str
-    repo: str
-    version: str
-
-
-NVIDIA_DEVICE_PLUGIN = HelmChart(
-    "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.18.2"
-)
-DCGM_EXPORTER = HelmChart(
-    "dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.1"
-)
-
-
-def gpu_instance_type(pool: GpuPoolSpec, region: RegionSpec) -> catalog.InstanceType:
-    """The pool's instance type: its explicit override, else the catalog's cheapest fit.
-
-    An override must be in the catalog too: the pool's limits, volume layout and cost estimate
-    come from the type's shape.
-    """
-    if pool.instance_type is not None:
-        return catalog.instance_type("aws", pool.instance_type)
-    return catalog.resolve("aws", pool.accelerator, pool.count, region.region)
+def interruption_queue_arn(partition: str, account_id: str, region: str, cluster_name: str) -> str:
+    """The interruption queue's ARN: the queue is named after the cluster, so the controller's
+    policy can name it before the queue exists."""
+    return f"arn:{partition}:sqs:{region}:{account_id}:{cluster_name}"
 
 
 def capacity_types(pool: GpuPoolSpec) -> list[str]:
@@ -141,15 +120,9 @@ def capacity_types(pool: GpuPoolSpec) -> list[str]:
 
 
 def root_volume_gib(instance: catalog.InstanceType) -> int:
-    """Root volume of a GPU node.
-
-    With local NVMe the instance store holds images and model weights, and the root volume only
-    the OS. Without, the root volume also holds the serving image and the model cache: weights
-    fit in GPU memory, and twice that lets a new model version download beside the one serving.
-    """
-    if instance.local_nvme_gib > 0:
-        return OS_VOLUME_GIB
-    return OS_VOLUME_GIB + 2 * instance.gpu_memory_gib
+    """Root volume of a GPU node: the OS and images, plus the model cache when the instance has
+    no local NVMe to hold it (``RAID0`` instance store takes images and cache there)."""
+    return OS_VOLUME_GIB + model_cache_gib(instance)
 
 
 def _quantity_gib(gib: float) -> str:
@@ -162,7 +135,7 @@ def node_pool_spec(
     """The ``karpenter.sh/v1`` NodePool spec of one GPU pool (its EC2NodeClass shares its name)."""
     return {
         "template": {
-            "metadata": {"labels": {POOL_LABEL: pool.name, ACCELERATOR_LABEL: pool.accelerator}},
+            "metadata": {"labels": pool_node_labels(pool.name, pool.accelerator)},
             "spec": {
                 "nodeClassRef": {
                     "group": "karpenter.k8s.aws",
@@ -186,12 +159,12 @@ def node_pool_spec(
                         "values": list(region.zone_names),
                     },
                 ],
-                "taints": [GPU_TAINT],
+                "taints": [accelerator_taint("gpu")],
             },
         },
         # Karpenter counts what its nodes carry: these allow exactly max_nodes of the type.
         "limits": {
-            GPU_RESOURCE: pool.max_nodes * pool.count,
+            accelerator_resource("gpu"): pool.max_nodes * pool.count,
             "cpu": pool.max_nodes * instance.vcpu,
             "memory": _quantity_gib(pool.max_nodes * instance.memory_gib),
         },
@@ -456,26 +429,35 @@ def interruption_queue_policy(queue_arn: str) -> str:
 
 @dataclass
 class KarpenterArgs:
-    """What Karpenter is installed from."""
+    """What Karpenter is installed from: plain values of the cluster it serves."""
 
     fleet: FleetSpec
     """The fleet: tags."""
     region: RegionSpec
     """The AWS region: its zones and GPU pools."""
-    cluster: AwsCluster
-    """The cluster Karpenter runs in and launches nodes for: its name, endpoint, key,
-    Kubernetes provider, Karpenter node role and Pod Identity roles."""
+    cluster_name: str
+    """The EKS cluster Karpenter launches nodes for (also its interruption queue's name)."""
+    cluster_endpoint: pulumi.Input[str]
+    """The cluster's API server endpoint."""
+    provider: pulumi.ProviderResource
+    """The cluster's Kubernetes provider."""
+    node_role_name: pulumi.Input[str]
+    """The IAM role of the nodes Karpenter launches (its instance profile's role)."""
+    node_volume_key_arn: pulumi.Input[str]
+    """The KMS key encrypting the nodes' EBS volumes."""
+    controller_identity: pulumi.Resource
+    """The Pod Identity association giving the controller's service account
+    (``kube-system/karpenter``) its role; the controller starts after it."""
     after: Sequence[pulumi.Resource]
     """What must exist before Karpenter runs: add-ons (DNS, Pod Identity agent), system nodes,
     and what its nodes need to join (node role policies, access entry, security group tag)."""
 
 
-class Karpenter(pulumi.ComponentResource):
+class Karpenter(AwsComponent):
     """Karpenter, its interruption queue, one EC2NodeClass + NodePool per GPU pool, and the
     NVIDIA device plugin and DCGM exporter on GPU nodes."""
 
     interruption_queue: aws.sqs.Queue
-    controller_role: aws.iam.Role
     release: kubernetes.helm.v3.Release
     node_classes: dict[str, kubernetes.apiextensions.CustomResource]
     """By GPU pool name."""
@@ -483,71 +465,42 @@ class Karpenter(pulumi.ComponentResource):
     """By GPU pool name."""
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("llmfleet:aws:Karpenter", name, None, opts)
+        super().__init__("llmfleet:aws:Karpenter", name, args.fleet.labels(), opts)
         self._name = name
-        self._fleet = args.fleet
+        self._args = args
         self._region = args.region.region
-        self._cluster = args.cluster
-        cluster = args.cluster
 
         self.interruption_queue = self._interruption_queue()
-        self.controller_role = cluster.service_account_role(
-            "karpenter-controller",
-            KARPENTER_NAMESPACE,
-            KARPENTER_SERVICE_ACCOUNT,
-            policy_json=pulumi.Output.all(
-                cluster.partition,
-                cluster.account_id,
-                self.interruption_queue.arn,
-                cluster.karpenter_node_role.arn,
-            ).apply(
-                lambda v: controller_policy(
-                    v[0], v[1], self._region, cluster.cluster_name, v[2], v[3]
-                )
-            ),
-        )
-        identity = cluster.pod_identity_associations[
-            f"{KARPENTER_NAMESPACE}/{KARPENTER_SERVICE_ACCOUNT}"
-        ]
-        crds = self._release(
-            f"{name}-crd", "karpenter-crd", KARPENTER_CRD_CHART, KARPENTER_VERSION, {}
-        )
-        self.release = self._release(
+        crds = helm_release(f"{name}-crd", KARPENTER_CRDS, {}, KARPENTER_NAMESPACE, self._k8s())
+        self.release = helm_release(
             name,
-            "karpenter",
-            KARPENTER_CHART,
-            KARPENTER_VERSION,
+            KARPENTER,
             self._controller_values(),
+            KARPENTER_NAMESPACE,
+            self._k8s(depends_on=[*args.after, args.controller_identity, crds]),
             skip_crds=True,
-            depends_on=[*args.after, identity, crds],
         )
 
         self.node_classes = {}
         self.node_pools = {}
         for pool in args.region.cluster.gpu_pools:
             self._gpu_pool(pool, args.region)
-        self._nvidia_node_agents()
+        install_nvidia_node_agents(name, NVIDIA_NODE_AFFINITY, self, args.provider)
         self.register_outputs(
             {
                 "interruption_queue_url": self.interruption_queue.url,
-                "controller_role_arn": self.controller_role.arn,
                 "node_pools": list(self.node_pools),
             }
         )
 
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _kubernetes(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return self._child(provider=self._cluster.provider, **kwargs)
-
-    def _tags(self, name: str) -> dict[str, str]:
-        return {**self._fleet.labels(), "Name": name}
+    def _k8s(self, **options: Any) -> pulumi.ResourceOptions:
+        return self._child(provider=self._args.provider, **options)
 
     def _interruption_queue(self) -> aws.sqs.Queue:
+        cluster_name = self._args.cluster_name
         queue = aws.sqs.Queue(
             f"{self._name}-interruption",
-            name=self._cluster.cluster_name,
+            name=cluster_name,
             message_retention_seconds=INTERRUPTION_MESSAGE_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
             region=self._region,
@@ -564,10 +517,8 @@ class Karpenter(pulumi.ComponentResource):
         for event, (source, detail_type) in INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{self._name}-{event}",
-                name=fit_name(
-                    f"{self._cluster.cluster_name}-karpenter-{event}", EVENT_RULE_NAME_MAX_LENGTH
-                ),
-                description=f"{detail_type} -> Karpenter of {self._cluster.cluster_name}",
+                name=fit_name(f"{cluster_name}-karpenter-{event}", EVENT_RULE_NAME_MAX_LENGTH),
+                description=f"{detail_type} -> Karpenter of {cluster_name}",
                 event_pattern=json.dumps({"source": [source], "detail-type": [detail_type]}),
                 region=self._region,
                 tags=self._tags(f"{self._name}-{event}"),
@@ -586,15 +537,15 @@ class Karpenter(pulumi.ComponentResource):
     def _controller_values(self) -> dict[str, Any]:
         return {
             "settings": {
-                "clusterName": self._cluster.cluster_name,
-                "clusterEndpoint": self._cluster.endpoint,
+                "clusterName": self._args.cluster_name,
+                "clusterEndpoint": self._args.cluster_endpoint,
                 "interruptionQueue": self.interruption_queue.name,
             },
             "serviceAccount": {"create": True, "name": KARPENTER_SERVICE_ACCOUNT},
             "replicas": KARPENTER_REPLICAS,
             "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             # Karpenter must not run on nodes it may remove: it lives on the system pool.
-            "nodeSelector": {"kubernetes.io/os": "linux", POOL_LABEL: SYSTEM_POOL},
+            "nodeSelector": {"kubernetes.io/os": "linux", **pool_node_selector(SYSTEM_POOL)},
             "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
             "controller": {
                 # The hop limit keeps pods away from instance metadata, where the SDK would
@@ -607,34 +558,9 @@ class Karpenter(pulumi.ComponentResource):
             },
         }
 
-    def _release(
-        self,
-        resource: str,
-        release: str,
-        chart: str,
-        version: str,
-        values: dict[str, Any],
-        namespace: pulumi.Input[str] = KARPENTER_NAMESPACE,
-        repo: str | None = None,
-        skip_crds: bool = False,
-        depends_on: Sequence[pulumi.Resource] = (),
-    ) -> kubernetes.helm.v3.Release:
-        return kubernetes.helm.v3.Release(
-            resource,
-            name=release,
-            chart=chart,
-            version=version,
-            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=repo) if repo else None,
-            namespace=namespace,
-            values=values,
-            skip_crds=skip_crds,
-            opts=self._kubernetes(depends_on=list(depends_on)),
-        )
-
     def _gpu_pool(self, pool: GpuPoolSpec, region: RegionSpec) -> None:
-        instance = gpu_instance_type(pool, region)
+        instance = region.instance_type_for(pool)
         resource = f"{self._name}-{pool.name}"
-        cluster = self._cluster
         node_class = kubernetes.apiextensions.CustomResource(
             resource,
             api_version="karpenter.k8s.aws/v1",
@@ -642,12 +568,12 @@ class Karpenter(pulumi.ComponentResource):
             metadata={"name": pool.name},
             spec=node_class_spec(
                 instance,
-                cluster.cluster_name,
-                cluster.karpenter_node_role.name,
-                cluster.kms_key.arn,
-                self._fleet.labels(),
+                self._args.cluster_name,
+                self._args.node_role_name,
+                self._args.node_volume_key_arn,
+                self._labels,
             ),
-            opts=self._kubernetes(depends_on=[self.release]),
+            opts=self._k8s(depends_on=[self.release]),
         )
         self.node_classes[pool.name] = node_class
         self.node_pools[pool.name] = kubernetes.apiextensions.CustomResource(
@@ -656,32 +582,5 @@ class Karpenter(pulumi.ComponentResource):
             kind="NodePool",
             metadata={"name": pool.name},
             spec=node_pool_spec(pool, region, instance),
-            opts=self._kubernetes(depends_on=[self.release, node_class]),
+            opts=self._k8s(depends_on=[self.release, node_class]),
         )
-
-    def _nvidia_node_agents(self) -> None:
-        namespace = kubernetes.core.v1.Namespace(
-            f"{self._name}-{NVIDIA_NAMESPACE}",
-            metadata={
-                "name": NVIDIA_NAMESPACE,
-                # The device plugin mounts the kubelet's device-plugin socket directory and the
-                # exporter needs SYS_ADMIN for profiling metrics: both are privileged pods.
-                "labels": {"pod-security.kubernetes.io/enforce": "privileged"},
-            },
-            opts=self._kubernetes(),
-        )
-        on_gpu_nodes = {"affinity": GPU_NODE_AFFINITY, "tolerations": [GPU_TOLERATION]}
-        for chart, values in (
-            (NVIDIA_DEVICE_PLUGIN, on_gpu_nodes),
-            # No Prometheus operator is installed here, so no ServiceMonitor: scrape the Service.
-            (DCGM_EXPORTER, {**on_gpu_nodes, "serviceMonitor": {"enabled": False}}),
-        ):
-            self._release(
-                f"{self._name}-{chart.name}",
-                chart.name,
-                chart.name,
-                chart.version,
-                values,
-                namespace=namespace.metadata.name,
-                repo=chart.repo,
-            )

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import iam
+from components.aws.component import AwsComponent
 from components.spec import FleetSpec, RegionSpec
 
 ZONE_BLOCK_BITS = 3
@@ -118,7 +119,7 @@ class AwsNetworkArgs:
     """The AWS region: VPC CIDR, zones and network behaviour (NAT, endpoints, flow logs)."""
 
 
-class AwsNetwork(pulumi.ComponentResource):
+class AwsNetwork(AwsComponent):
     """A region's VPC: private and public subnets per zone, NAT, endpoints and flow logs."""
 
     vpc: aws.ec2.Vpc
@@ -134,7 +135,7 @@ class AwsNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         if args.region.cloud != "aws":
             raise ValueError(f"AwsNetwork needs an aws region, not {args.region.key}")
-        super().__init__("llmfleet:aws:Network", name, None, opts)
+        super().__init__("llmfleet:aws:Network", name, args.fleet.labels(), opts)
         self._prefix = name
         self._fleet = args.fleet
         self._region = args.region
@@ -216,12 +217,6 @@ class AwsNetwork(pulumi.ComponentResource):
                 "cidr": self.cidr,
             }
         )
-
-    def _child(self, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _tags(self, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {**self._fleet.labels(), "Name": name, **(extra or {})}
 
     def _lock_down_default_security_group(self) -> None:
         # Adopting the default group strips its allow-all rules (a CIS AWS benchmark control);

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import iam
+from components.aws.component import AwsComponent
 from components.spec import FleetSpec, ModelSpec, RegionSpec
 
 MODEL_PREFIX = "models/"
@@ -271,7 +272,7 @@ def _check_regions(args: AwsModelStorageArgs) -> None:
         raise ValueError(f"AwsModelStorage regions repeat: {', '.join(names)}")
 
 
-class AwsModelStorage(pulumi.ComponentResource):
+class AwsModelStorage(AwsComponent):
     """A model bucket and key per AWS region, replicated from the primary, with a writer role."""
 
     buckets: dict[str, aws.s3.Bucket]
@@ -292,7 +293,7 @@ class AwsModelStorage(pulumi.ComponentResource):
         self, name: str, args: AwsModelStorageArgs, opts: pulumi.ResourceOptions | None = None
     ):
         _check_regions(args)
-        super().__init__("llmfleet:aws:ModelStorage", name, None, opts)
+        super().__init__("llmfleet:aws:ModelStorage", name, args.fleet.labels(), opts)
         self._name = name
         self._fleet = args.fleet
         self.primary_region = args.primary.region
@@ -590,12 +591,6 @@ class AwsModelStorage(pulumi.ComponentResource):
         )
 
     # --- helpers --------------------------------------------------------------------------
-
-    def _tags(self, name: str) -> dict[str, str]:
-        return {**self._fleet.labels(), "Name": name}
-
-    def _child(self, **options: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **options)
 
     def _stateful(self, **options: Any) -> pulumi.ResourceOptions:
         # Model weights are expensive to re-publish and serving depends on them: protected in

@@ -29,7 +29,16 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as kubernetes
 
 from components import catalog
+from components.component import Component
 from components.k8s.kubeconfig import exec_kubeconfig
+from components.k8s.scheduling import (
+    SYSTEM_POOL,
+    AcceleratorKind,
+    accelerator_taint,
+    model_cache_gib,
+    pool_node_labels,
+    system_node_labels,
+)
 from components.naming import autonamed, fit_name
 from components.spec import GCP_CONTROL_PLANE_RANGE, FleetSpec, GpuPoolSpec, RegionSpec
 
@@ -51,17 +60,9 @@ NODE_ROLES = (
 their own permissions through Workload Identity, never through the node."""
 
 KMS_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-WORKLOAD_IDENTITY_ROLE = "roles/iam.workloadIdentityUser"
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 """With a dedicated service account, IAM roles bound the node's access, not OAuth scopes."""
-
-POOL_LABEL = "llmfleet.io/pool"
-ACCELERATOR_LABEL = "llmfleet.io/accelerator"
-SYSTEM_POOL = "system"
-
-GPU_TAINT = ("nvidia.com/gpu", "present")
-TPU_TAINT = ("google.com/tpu", "present")
 
 GPU_DRIVER_VERSION = "LATEST"
 """vLLM images track recent CUDA releases, which need the newest driver GKE offers."""
@@ -101,18 +102,16 @@ def _boot_disk_type(machine: catalog.InstanceType) -> str:
 
 
 def _boot_disk_gb(machine: catalog.InstanceType) -> int:
-    """Images, plus a model cache when the machine has no local NVMe to hold it.
+    """Images, plus the model cache when the machine has no local NVMe to hold it."""
+    return IMAGE_DISK_GB + model_cache_gib(machine)
 
-    Weights fit in accelerator memory, so the cache holds at most twice that: the version
-    being served and the one rolling out.
-    """
-    if machine.local_nvme_gib:
-        return IMAGE_DISK_GB
-    return IMAGE_DISK_GB + 2 * machine.gpu_memory_gib
+
+def _kind(machine: catalog.InstanceType) -> AcceleratorKind:
+    return catalog.accelerator(machine.accelerator).kind
 
 
 def _is_gpu(machine: catalog.InstanceType) -> bool:
-    return catalog.accelerator(machine.accelerator).kind == "gpu"
+    return _kind(machine) == "gpu"
 
 
 def _slice_hosts(machine: catalog.InstanceType, topology: str) -> int:
@@ -125,9 +124,12 @@ def _per_zone(total: int, zones: int) -> int:
     return math.ceil(total / zones)
 
 
-def _taint(key_value: tuple[str, str]) -> gcp.container.NodePoolNodeConfigTaintArgs:
-    key, value = key_value
-    return gcp.container.NodePoolNodeConfigTaintArgs(key=key, value=value, effect="NO_SCHEDULE")
+def _taint(kind: AcceleratorKind) -> gcp.container.NodePoolNodeConfigTaintArgs:
+    """The scheduling contract's accelerator taint, in the node-pool API's spelling."""
+    taint = accelerator_taint(kind)
+    return gcp.container.NodePoolNodeConfigTaintArgs(
+        key=taint["key"], value=taint["value"], effect="NO_SCHEDULE"
+    )
 
 
 def _kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
@@ -159,7 +161,7 @@ class GcpClusterArgs:
     """Secondary range of the subnet that Service cluster IPs come from."""
 
 
-class GcpCluster(pulumi.ComponentResource):
+class GcpCluster(Component):
     """A private regional GKE Standard cluster, its node pools and a Kubernetes provider."""
 
     cluster: gcp.container.Cluster
@@ -185,7 +187,7 @@ class GcpCluster(pulumi.ComponentResource):
         self._project = args.fleet.gcp_project
 
         project_number = gcp.organizations.get_project_output(
-            project_id=self._project, opts=pulumi.InvokeOutputOptions(parent=self)
+            project_id=self._project, opts=self._invoke()
         ).number
         self.kms_key = self._kms_key()
         gke_can_encrypt = self._grant_key(
@@ -219,7 +221,7 @@ class GcpCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             # Add-ons installed through this provider need nodes to run on.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_pool]),
+            opts=self._child(depends_on=[self.system_pool]),
         )
 
         self.register_outputs(
@@ -238,7 +240,7 @@ class GcpCluster(pulumi.ComponentResource):
     def _kms_key(self) -> gcp.kms.CryptoKey:
         # Key rings and keys can never be deleted in GCP: Pulumi's auto-naming keeps a
         # recreated stack from colliding with the remains of an earlier one.
-        protected = pulumi.ResourceOptions(parent=self, protect=self._fleet.protect)
+        protected = self._child(protect=self._fleet.protect)
         ring = gcp.kms.KeyRing(
             autonamed(f"{self._name}-keyring"),
             project=self._project,
@@ -263,7 +265,7 @@ class GcpCluster(pulumi.ComponentResource):
             crypto_key_id=self.kms_key.id,
             role=KMS_USER_ROLE,
             member=project_number.apply(lambda number: f"serviceAccount:service-{number}@{domain}"),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
     # --- node identity --------------------------------------------------------------------
@@ -276,7 +278,7 @@ class GcpCluster(pulumi.ComponentResource):
             project=self._project,
             account_id=fit_name(f"{self._fleet.name}-{self._region.region}-nodes", ACCOUNT_ID_MAX),
             display_name=f"GKE nodes of {self._fleet.name} in {self._region.region}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         grants = [
             gcp.projects.IAMMember(
@@ -284,33 +286,11 @@ class GcpCluster(pulumi.ComponentResource):
                 project=self._project,
                 role=role,
                 member=account.member,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child(),
             )
             for role in NODE_ROLES
         ]
         return account, grants
-
-    def workload_identity_binding(
-        self,
-        name: str,
-        namespace: str,
-        service_account: str,
-        gcp_service_account: gcp.serviceaccount.Account,
-    ) -> gcp.serviceaccount.IAMMember:
-        """Let Kubernetes service account ``namespace/service_account`` act as a GCP account.
-
-        The grant sits on that one GCP service account, not on the project, so the Kubernetes
-        account can impersonate nothing else.
-        """
-        return gcp.serviceaccount.IAMMember(
-            name,
-            service_account_id=gcp_service_account.name,
-            role=WORKLOAD_IDENTITY_ROLE,
-            member=self.workload_pool.apply(
-                lambda pool: f"serviceAccount:{pool}[{namespace}/{service_account}]"
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
     # --- the cluster ----------------------------------------------------------------------
 
@@ -372,8 +352,7 @@ class GcpCluster(pulumi.ComponentResource):
             security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(mode="BASIC"),
             resource_labels=fleet.labels(),
             deletion_protection=fleet.protect,
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            opts=self._child(
                 protect=fleet.protect,
                 depends_on=depends_on,
                 # The name is fixed (unique per project and region): a replacement frees it first.
@@ -447,8 +426,7 @@ class GcpCluster(pulumi.ComponentResource):
             location=self._region.region,
             cluster=self.cluster.name,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            opts=self._child(
                 depends_on=depends_on,
                 # The name is fixed (unique in the cluster): a replacement frees it first.
                 delete_before_replace=True,
@@ -478,7 +456,7 @@ class GcpCluster(pulumi.ComponentResource):
                 machine_type=spec.instance_type or catalog.default_system_instance_type("gcp"),
                 disk_type="pd-balanced",
                 disk_size_gb=SYSTEM_DISK_GB,
-                labels={POOL_LABEL: SYSTEM_POOL},
+                labels=system_node_labels(),
             ),
         )
 
@@ -503,7 +481,7 @@ class GcpCluster(pulumi.ComponentResource):
                 spot=pool.spot,
                 disk_type=_boot_disk_type(machine),
                 disk_size_gb=_boot_disk_gb(machine),
-                labels={POOL_LABEL: pool.name, ACCELERATOR_LABEL: machine.accelerator},
+                labels=pool_node_labels(pool.name, machine.accelerator),
                 **self._accelerator_settings(machine),
             ),
         )
@@ -512,7 +490,7 @@ class GcpCluster(pulumi.ComponentResource):
         """Accelerator, taint and local storage of a GPU or TPU node."""
         if not _is_gpu(machine):
             # TPU chips come with the machine type; only serving pods tolerate the taint.
-            return {"taints": [_taint(TPU_TAINT)]}
+            return {"taints": [_taint("tpu")]}
         settings: dict = {
             "guest_accelerators": [
                 gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
@@ -523,7 +501,7 @@ class GcpCluster(pulumi.ComponentResource):
             ],
             # GKE taints GPU nodes itself only when the cluster already has a non-GPU pool,
             # which a new cluster, its default pool just removed, may not have yet.
-            "taints": [_taint(GPU_TAINT)],
+            "taints": [_taint("gpu")],
             # Image streaming starts multi-gigabyte serving images before they are pulled.
             "gcfs_config": gcp.container.NodePoolNodeConfigGcfsConfigArgs(enabled=True),
             # A3 machine types support gVNIC only; on every GPU machine it raises the bandwidth

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from components.component import Component
 from components.spec import FleetSpec, RegionSpec
 
 HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22", "209.85.152.0/22", "209.85.204.0/22")
@@ -53,7 +54,7 @@ class GcpVpcArgs:
     """The fleet whose GCP regions share the network; it must have at least one GCP region."""
 
 
-class GcpVpc(pulumi.ComponentResource):
+class GcpVpc(Component):
     """A custom-mode, globally routed VPC and the fleet's ingress firewall rules."""
 
     network: gcp.compute.Network
@@ -82,7 +83,7 @@ class GcpVpc(pulumi.ComponentResource):
             routing_mode="GLOBAL",
             # Private nodes reach Cloud NAT through the default internet route.
             delete_default_routes_on_create=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         self._allow(
             "allow-internal",
@@ -146,7 +147,7 @@ class GcpVpc(pulumi.ComponentResource):
             allows=allows,
             denies=denies,
             log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
 
@@ -160,7 +161,7 @@ class GcpRegionNetworkArgs:
     """The VPC the region's subnet joins: ``GcpVpc.network_id`` or ``network_self_link``."""
 
 
-class GcpRegionNetwork(pulumi.ComponentResource):
+class GcpRegionNetwork(Component):
     """A region's VPC-native node subnet, and a Cloud Router with Cloud NAT for its egress."""
 
     subnetwork: gcp.compute.Subnetwork
@@ -190,7 +191,7 @@ class GcpRegionNetwork(pulumi.ComponentResource):
             region=self._region,
             network=args.network_id,
             description=f"Cloud NAT for {region.key}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         self._nat(router)
         self.subnetwork_id = self.subnetwork.id
@@ -228,7 +229,7 @@ class GcpRegionNetwork(pulumi.ComponentResource):
             # directly rather than through the NAT.
             private_ip_google_access=True,
             log_config=_flow_logs() if region.network.flow_logs else None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
     def _nat(self, router: gcp.compute.Router) -> gcp.compute.RouterNat:
@@ -252,7 +253,7 @@ class GcpRegionNetwork(pulumi.ComponentResource):
             min_ports_per_vm=NAT_MIN_PORTS_PER_VM,
             max_ports_per_vm=NAT_MAX_PORTS_PER_VM,
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
 
 

@@ -32,6 +32,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from components.aws import iam
+from components.component import Component
 from components.naming import autonamed
 from components.spec import FleetSpec, ModelSpec, RegionSpec
 
@@ -239,7 +240,7 @@ class ModelBucketArgs:
     """The project's Cloud Storage service agent, the only identity allowed to use the key."""
 
 
-class ModelBucket(pulumi.ComponentResource):
+class ModelBucket(Component):
     """A CMEK-encrypted, versioned, private model bucket and its own key."""
 
     placement: BucketPlacement
@@ -462,7 +463,7 @@ class GcpModelStorageArgs:
     """The fleet's primary model bucket when it lives on AWS; none when the primary is on GCP."""
 
 
-class GcpModelStorage(pulumi.ComponentResource):
+class GcpModelStorage(Component):
     """Model buckets for a fleet's GCP serving regions, their sync jobs and their access."""
 
     placements: list[BucketPlacement]
@@ -492,7 +493,9 @@ class GcpModelStorage(pulumi.ComponentResource):
         self._fleet = fleet
         self._project = fleet.gcp_project
         self.placements = plan_buckets([r.region for r in args.regions])
-        storage_agent = gcp.storage.get_project_service_account_output(project=self._project)
+        storage_agent = gcp.storage.get_project_service_account_output(
+            project=self._project, opts=self._invoke()
+        )
         self._homes = {
             p.key: ModelBucket(
                 f"{name}-{p.key}",
@@ -517,7 +520,9 @@ class GcpModelStorage(pulumi.ComponentResource):
         if args.source is not None or replicas:
             self._sync(primary, replicas, args.source)
         self.writer = self._writer(primary) if args.source is None else None
-        self._project_number = gcp.organizations.get_project_output(project_id=self._project).number
+        self._project_number = gcp.organizations.get_project_output(
+            project_id=self._project, opts=self._invoke()
+        ).number
         self.register_outputs(
             {
                 "bucket_names": {key: b.name for key, b in self.buckets.items()},
@@ -578,7 +583,9 @@ class GcpModelStorage(pulumi.ComponentResource):
 
     def _sync(self, primary: ModelBucket, replicas: list[ModelBucket], source: AwsSource | None):
         # One hub: AWS egress is paid once, into the GCP primary, which feeds the other buckets.
-        agent = gcp.storage.get_transfer_project_service_account_output(project=self._project)
+        agent = gcp.storage.get_transfer_project_service_account_output(
+            project=self._project, opts=self._invoke()
+        )
         agent_member = pulumi.Output.concat("serviceAccount:", agent.email)
         # Filled from AWS, the primary is a sink too; the sink roles cover reading it.
         primary_grants = self._grant_agent(

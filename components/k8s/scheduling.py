@@ -55,6 +55,11 @@ def pool_node_labels(pool: str, accelerator: str) -> dict[str, str]:
     return {POOL_LABEL: pool, ACCELERATOR_LABEL: accelerator}
 
 
+def system_node_labels() -> dict[str, str]:
+    """The labels every node of a cluster's system pool carries."""
+    return {POOL_LABEL: SYSTEM_POOL}
+
+
 def pool_node_selector(pool: str) -> dict[str, str]:
     """The node selector that pins a workload to one pool."""
     return {POOL_LABEL: pool}

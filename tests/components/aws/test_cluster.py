@@ -19,14 +19,8 @@ from components.aws.cluster import (
     AwsClusterArgs,
     system_ami_type,
 )
-from components.aws.karpenter import (
-    DCGM_EXPORTER,
-    KARPENTER_VERSION,
-    NVIDIA_DEVICE_PLUGIN,
-    capacity_types,
-    gpu_instance_type,
-    root_volume_gib,
-)
+from components.aws.karpenter import KARPENTER_VERSION, capacity_types, root_volume_gib
+from components.k8s.nvidia import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN
 from components.spec import GpuPoolSpec, parse_fleet
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from llmfleet.recorder import RecordedResource, Recording, record
@@ -698,7 +692,8 @@ def test_gpu_nodes_are_tainted_and_labelled_with_pool_and_accelerator(prod):
             "llmfleet.io/accelerator": accelerator,
         }
         assert template["spec"]["taints"] == [
-            {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+            # The scheduling contract's one taint value, the same on GKE.
+            {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
         ]
 
 
@@ -775,9 +770,9 @@ def test_root_volume_holds_the_model_cache_when_there_is_no_instance_store():
 def test_pool_instance_type_override_must_be_in_the_catalog(prod):
     region = prod.region
     pool = GpuPoolSpec(name="p", accelerator="nvidia-l4", instance_type="g6.xlarge")
-    assert gpu_instance_type(pool, region).name == "g6.xlarge"
+    assert region.instance_type_for(pool).name == "g6.xlarge"
     with pytest.raises(catalog.CatalogError, match=r"unknown aws instance type 'g6\.99xlarge'"):
-        gpu_instance_type(replace_pool(pool, instance_type="g6.99xlarge"), region)
+        region.instance_type_for(replace_pool(pool, instance_type="g6.99xlarge"))
 
 
 def test_node_pools_and_classes_match_the_karpenter_crds(prod, dev, schemas_dir):

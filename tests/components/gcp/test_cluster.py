@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_gcp as gcp
 import pytest
 
 from components import catalog
@@ -25,7 +24,6 @@ CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 KEY_GRANT = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 ACCOUNT = "gcp:serviceaccount/account:Account"
 PROJECT_GRANT = "gcp:projects/iAMMember:IAMMember"
-ACCOUNT_GRANT = "gcp:serviceaccount/iAMMember:IAMMember"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 PROJECT = "llm-prod-serving"
@@ -56,7 +54,7 @@ DEV_PUBLIC_CIDR = "203.0.113.0/24"
 
 
 def build(fleet: FleetSpec, region_name: str) -> None:
-    """One region's cluster as the fleet wires it, a Workload Identity binding, every output."""
+    """One region's cluster as the fleet wires it, and every output."""
     region = next(r for r in fleet.regions if r.region == region_name)
     cluster = GcpCluster(
         f"{fleet.name}-{region.region}",
@@ -69,10 +67,6 @@ def build(fleet: FleetSpec, region_name: str) -> None:
             services_range_name="services",
         ),
     )
-    reader = gcp.serviceaccount.Account(
-        "model-reader", project=fleet.gcp_project, account_id="model-reader"
-    )
-    cluster.workload_identity_binding("vllm-model-reader", "serving", "vllm", reader)
     for attribute in ("cluster_name", "endpoint", "workload_pool", "kubeconfig"):
         pulumi.export(attribute, getattr(cluster, attribute))
     pulumi.export("kubeconfig_is_secret", pulumi.Output.from_input(cluster.kubeconfig.is_secret()))
@@ -303,17 +297,6 @@ def test_nodes_run_as_a_least_privilege_service_account(rec):
         assert {g.urn for g in grants} <= set(node_pool.dependencies), node_pool.name
 
 
-def test_workload_identity_binding_is_scoped_to_one_account(rec):
-    binding = rec.one(ACCOUNT_GRANT)
-    reader = rec.one(ACCOUNT, "model-reader")
-    assert binding.inputs["role"] == "roles/iam.workloadIdentityUser"
-    assert binding.inputs["serviceAccountId"] == reader.outputs["name"]
-    assert binding.inputs["member"] == f"serviceAccount:{PROJECT}.svc.id.goog[serving/vllm]"
-    # The pool exists once the cluster does: binding before that fails.
-    assert rec.one(CLUSTER).urn in binding.dependencies
-    assert binding.parent == rec.one(COMPONENT).urn
-
-
 # --- node pools -------------------------------------------------------------------------
 
 
@@ -501,8 +484,7 @@ def test_outputs_are_the_cluster_and_its_resources(rec):
 
 def test_every_child_belongs_to_the_component(rec):
     component = rec.one(COMPONENT)
-    outside = {rec.one(ACCOUNT, "model-reader").urn}
     for resource in rec.resources:
-        if resource.urn not in outside and resource is not component:
+        if resource is not component:
             assert resource.parent == component.urn, resource.name
             assert resource.region == REGION, resource.name
