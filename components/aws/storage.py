@@ -183,6 +183,21 @@ def writer_policy(primary: StoreRef) -> str:
     )
 
 
+def replication_trust_policy(account_id: str, source_bucket_arn: str) -> str:
+    """S3 may assume the replication role only to replicate this account's source bucket.
+
+    Without the source conditions any bucket whose owner can pass the role would make S3 act
+    as it (the confused-deputy problem).
+    """
+    return iam.trust_policy(
+        {"Service": "s3.amazonaws.com"},
+        condition={
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": source_bucket_arn},
+        },
+    )
+
+
 def replication_policy(primary: StoreRef, replicas: list[StoreRef]) -> str:
     """What S3 needs to copy the primary's models into each replica bucket."""
     return iam.policy_document(
@@ -508,12 +523,12 @@ class AwsModelStorage(AwsComponent):
         self, primary: _Store, replicas: list[_Store]
     ) -> tuple[aws.iam.Role, aws.s3.BucketReplicationConfig]:
         resource = f"{self._name}-replication"
-        # Only S3 can assume it, and only for a replication configuration someone with
-        # iam:PassRole on this role set up: other accounts cannot make S3 act as it.
         role = aws.iam.Role(
             resource,
             description=f"S3 replication of {self._fleet.name} models from {primary.region}",
-            assume_role_policy=iam.trust_policy({"Service": "s3.amazonaws.com"}),
+            assume_role_policy=pulumi.Output.all(self._account_id, primary.bucket.arn).apply(
+                lambda v: replication_trust_policy(v[0], v[1])
+            ),
             tags=self._tags(resource),
             opts=self._child(),
         )

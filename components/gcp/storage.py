@@ -4,7 +4,8 @@ Serving pods load multi-gigabyte weights at start-up, so every GCP serving regio
 bucket in its own region. ``plan_buckets`` decides the layout: two serving regions that form a GCS
 dual-region share one dual-region bucket with turbo replication (both regions read locally, and
 GCS replicates new objects within 15 minutes); every other region gets a regional bucket, filled
-from the primary bucket by an hourly Storage Transfer Service job.
+from the primary bucket by a Storage Transfer Service job that copies at once when created, then
+every hour.
 
 Each bucket is encrypted with its own Cloud KMS key in the location GCS requires for it, and
 only the project's Cloud Storage service agent may use that key. Buckets have uniform
@@ -23,6 +24,7 @@ get read access to the bucket serving their region through Workload Identity Fed
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,9 +55,18 @@ TRANSFER_REPEAT_INTERVAL = "3600s"
 """Replicas pick up a new model version within about an hour; the service allows no shorter
 interval."""
 
-TRANSFER_START_DATE = (2025, 1, 1)
-"""A fixed date in the past: the schedule never changes between deployments (a moving date
-would update every job on every ``pulumi up``), and recurring runs start the next day."""
+
+def first_transfer_date(today: dt.date | None = None) -> tuple[int, int, int]:
+    """The UTC date a new transfer job starts on: the day it is created.
+
+    With no start time of day, a job starting on its creation day copies at once and then every
+    ``TRANSFER_REPEAT_INTERVAL``; a start date in the past would delay the first copy, and so a
+    new replica's first model, to the next day. Jobs ignore later changes of the date, so it does
+    not move on every ``pulumi up``.
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    return today.year, today.month, today.day
+
 
 STORAGE_AGENT_KEY_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 READER_ROLE = "roles/storage.objectViewer"
@@ -654,7 +665,7 @@ class GcpModelStorage(Component):
             gcp.storage.TransferJobTransferSpecTransferOptionsMetadataOptionsArgs | None
         ) = None,
     ) -> gcp.storage.TransferJob:
-        year, month, day = TRANSFER_START_DATE
+        year, month, day = first_transfer_date()
         return gcp.storage.TransferJob(
             f"{self._name}-{sink.placement.key}-sync",
             # pulumi-gcp auto-names an unset name "<logical name>-<hex>", which the API refuses
@@ -688,7 +699,12 @@ class GcpModelStorage(Component):
             logging_config=gcp.storage.TransferJobLoggingConfigArgs(
                 log_actions=["COPY", "DELETE"], log_action_states=["SUCCEEDED", "FAILED"]
             ),
-            opts=pulumi.ResourceOptions(parent=sink, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(
+                parent=sink,
+                depends_on=depends_on,
+                # Only the creation uses the start date (see first_transfer_date).
+                ignore_changes=["schedule.scheduleStartDate"],
+            ),
         )
 
     def _writer(self, primary: ModelBucket) -> gcp.serviceaccount.Account:

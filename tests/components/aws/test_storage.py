@@ -533,12 +533,17 @@ def test_a_rule_for_every_replica_with_distinct_priorities(run):
     ]
 
 
-def test_only_s3_can_assume_the_replication_role(prod):
+def test_only_s3_replicating_this_accounts_primary_bucket_can_assume_the_replication_role(prod):
     [statement] = policy_of(prod.rec.one(ROLE, "models-replication"), "assumeRolePolicy")[
         "Statement"
     ]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
+    # No confused deputy: another account's bucket cannot make S3 act as this role.
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": bucket_arn(PRIMARY)},
+    }
 
 
 def test_replication_role_holds_exactly_what_replication_needs(prod):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 
@@ -18,6 +19,7 @@ from components.gcp.storage import (
     AwsSource,
     GcpModelStorage,
     GcpModelStorageArgs,
+    first_transfer_date,
     plan_buckets,
 )
 from components.spec import FleetSpec, ModelSpec, parse_fleet
@@ -350,8 +352,26 @@ def test_replica_is_filled_from_the_primary_by_an_hourly_transfer(rec):
     assert options["deleteObjectsFromSourceAfterTransfer"] is False
     assert options["metadataOptions"] == {"kmsKey": "KMS_KEY_DESTINATION_BUCKET_DEFAULT"}
     assert job.inputs["schedule"]["repeatInterval"] == "3600s"
-    assert set(job.inputs["schedule"]["scheduleStartDate"]) == {"year", "month", "day"}
     assert job.region == "europe-west4"
+
+
+def test_a_new_replica_gets_its_first_transfer_at_once(rec):
+    """Starting on its creation day with no time of day, a job copies at once; a date in the
+    past would hold the first copy until the next day."""
+    (job,) = rec.of_type(TRANSFER_JOB)
+    schedule = job.inputs["schedule"]
+    today = dt.datetime.now(dt.UTC).date()
+    assert schedule["scheduleStartDate"] == {
+        "year": today.year,
+        "month": today.month,
+        "day": today.day,
+    }
+    assert "startTimeOfDay" not in schedule
+    assert job.ignore_changes == ["schedule.scheduleStartDate"]
+
+
+def test_the_first_transfer_date_is_the_utc_day_given():
+    assert first_transfer_date(dt.date(2026, 2, 28)) == (2026, 2, 28)
 
 
 TRANSFER_JOB_NAME = re.compile(r"^transferJobs/(?!OPI)[A-Za-z0-9-._~]*[A-Za-z0-9]$")
