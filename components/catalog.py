@@ -55,6 +55,10 @@ class Accelerator:
     memory_gib: int
     """Memory of one accelerator (HBM / GDDR), GiB."""
     description: str
+    slice_topologies: tuple[str, ...] = ()
+    """TPUs: the slice shapes the generation forms (``2x4``), smallest first."""
+    multi_host_chips: int | None = None
+    """TPUs: chips per host of the machine type multi-host slices are built from."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,10 @@ def _raw() -> dict:
 def _catalog() -> _Catalog:
     raw = _raw()
     accelerators = {
-        name: Accelerator(name=name, **fields) for name, fields in raw["accelerators"].items()
+        name: Accelerator(
+            name=name, **{**fields, "slice_topologies": tuple(fields.get("slice_topologies", ()))}
+        )
+        for name, fields in raw["accelerators"].items()
     }
     regions = {
         (cloud, name): Region(cloud=cloud, name=name, zones=tuple(zones))

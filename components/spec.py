@@ -13,16 +13,23 @@ This module is the only place configuration is validated. ``parse_fleet`` turns 
 into a ``FleetSpec`` or raises ``SpecError``, whose every line names the path in the stack file
 (``fleet.regions[1].cidr``) and what is allowed there. Components take the parsed models and
 never read ``pulumi.Config`` themselves.
+
+One pass reports every independent problem: each model's rules collect all their violations
+(``RuleViolations``), and rules that need only the raw input (a GCP region needs ``pods_cidr``)
+still run when another field of the same model is invalid. A configuration a cloud would
+refuse (a reserved name, an unreleased Kubernetes version, a TPU slice the generation cannot
+form, a pods range too small for the nodes) is refused here, not at ``pulumi up``.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from ipaddress import IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -82,6 +89,37 @@ class RuleViolation(ValueError):
         self.message = message
 
 
+class RuleViolations(ValueError):
+    """Every rule a model's validator found broken, reported together."""
+
+    def __init__(self, violations: list[RuleViolation]):
+        super().__init__("; ".join(v.message for v in violations))
+        self.violations = violations
+
+
+def _raise_all(violations: Iterable[RuleViolation]) -> None:
+    found = list(violations)
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise RuleViolations(found)
+
+
+def _did_you_mean(value: object, choices: Iterable[str]) -> str:
+    """``did you mean 'gpu_pools'?`` when ``value`` is close to one of ``choices``, else ''."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.85)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _not_one_of(problem: str, value: object, choices: Iterable[str]) -> str:
+    """``<problem> (did you mean 'us-east-1'?); allowed: <choices>``."""
+    options = sorted(choices)
+    hint = _did_you_mean(value, options)
+    return f"{problem}{f' ({hint})' if hint else ''}; allowed: {', '.join(options)}"
+
+
 class SpecError(ValueError):
     """An invalid fleet configuration: one ``(path, message)`` per problem."""
 
@@ -93,14 +131,20 @@ class SpecError(ValueError):
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @classmethod
+    def _raw_rules(cls, data: dict[str, Any]) -> Iterator[RuleViolation]:
+        """Rules that need only the raw mapping: parse_fleet runs them when validation failed,
+        because an invalid field stops the model's own rules (see _raw_problems)."""
+        return iter(())
+
 
 def _chips(topology: str) -> int:
     return math.prod(int(side) for side in topology.split("x"))
 
 
-def _check_private(network: IPv4Network, loc: tuple[str | int, ...]) -> None:
+def _private_rule(network: IPv4Network, loc: tuple[str | int, ...]) -> Iterator[RuleViolation]:
     if not any(network.subnet_of(allowed) for allowed in ALLOWED_RANGES):
-        raise RuleViolation(
+        yield RuleViolation(
             loc,
             f"{network} is not private address space; allowed: "
             + ", ".join(map(str, ALLOWED_RANGES)),
@@ -115,7 +159,7 @@ CLOUDWATCH_RETENTION_DAYS += (1096, 1827, 2192, 2557, 2922, 3288, 3653)
 class BudgetSpec(_Spec):
     """What the fleet may cost and how many accelerators it may run at most."""
 
-    monthly_usd: float = Field(gt=0)
+    monthly_usd: float = Field(gt=0, allow_inf_nan=False)
     """Monthly budget in USD; the plan refuses a fleet whose maximum scale costs more."""
     max_accelerators: int = Field(default=64, ge=0)
     """Cap on GPUs / TPU chips across all pools at their maximum scale."""
@@ -174,8 +218,9 @@ class GpuPoolSpec(_Spec):
     on_demand_fallback: bool = True
     """With spot or an EC2 reservation: fall back to on-demand capacity when none is left
     (AWS Karpenter)."""
-    tpu_topology: str | None = Field(default=None, pattern=r"^\d+x\d+(x\d+)?$")
-    """TPU slice topology (``2x4``); TPU pools only."""
+    tpu_topology: str | None = Field(default=None, pattern=r"^[1-9]\d{0,2}(x[1-9]\d{0,2}){1,2}$")
+    """TPU slice topology (``2x4``); TPU pools only. A slice larger than one host is
+    provisioned whole: the pool then always has the slice's hosts, whatever min/max_nodes say."""
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> GpuPoolSpec:
@@ -238,11 +283,23 @@ class SystemPoolSpec(_Spec):
         return self
 
 
+KUBERNETES_VERSIONS: dict[Cloud, tuple[str, ...]] = {
+    # EKS standard and extended support (1.31 left extended support on 2026-11-26).
+    "aws": ("1.32", "1.33", "1.34", "1.35", "1.36", "1.37"),
+    # GKE release channels Rapid, Regular and Stable.
+    "gcp": ("1.33", "1.34", "1.35", "1.36", "1.37"),
+}
+"""Kubernetes minor versions each cloud offers for new clusters, as of 2026-11-29 (EKS:
+docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html; GKE:
+cloud.google.com/kubernetes-engine/docs/release-schedule). Update when a version is released or
+leaves support."""
+
+
 class ClusterSpec(_Spec):
     """The region's Kubernetes cluster (EKS on AWS, regional GKE Standard on GCP)."""
 
-    kubernetes_version: str = Field(default="1.35", pattern=r"^1\.(2[89]|3\d)$")
-    """Kubernetes minor version, ``1.28`` to ``1.39``."""
+    kubernetes_version: str = Field(default="1.35", pattern=r"^1\.\d{1,2}$")
+    """Kubernetes minor version the cloud offers (``KUBERNETES_VERSIONS``), e.g. ``1.35``."""
     public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
     """CIDRs allowed to reach the API server publicly; empty keeps the endpoint private."""
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
@@ -312,26 +369,6 @@ class RegionSpec(_Spec):
         if self.services_cidr is not None:
             yield "services_cidr", self.services_cidr
 
-    @model_validator(mode="after")
-    def _check_region(self) -> RegionSpec:
-        known = catalog.regions(self.cloud)
-        if self.region not in known:
-            raise RuleViolation(
-                ("region",),
-                f"'{self.region}' is not a known {self.cloud} region; allowed: "
-                + ", ".join(sorted(known)),
-            )
-        available = len(known[self.region].zones)
-        if self.cloud == "aws" and self.zones < 2:
-            raise RuleViolation(
-                ("zones",), f"{self.zones} is too few; EKS needs subnets in at least 2 zones"
-            )
-        if self.zones > available:
-            raise RuleViolation(
-                ("zones",), f"{self.region} has {available} zones in the catalog, not {self.zones}"
-            )
-        return self
-
     def instance_type_for(self, pool: GpuPoolSpec) -> catalog.InstanceType:
         """The catalog instance / machine type a pool of this region runs on."""
         if pool.instance_type is not None:
@@ -354,39 +391,119 @@ class RegionSpec(_Spec):
             return zones[:1]
         return zones
 
+    def slice_hosts(self, pool: GpuPoolSpec) -> int:
+        """Hosts of one TPU slice of the pool: 1 for GPU pools and single-host slices."""
+        if pool.tpu_topology is None:
+            return 1
+        return max(1, _chips(pool.tpu_topology) // self.instance_type_for(pool).accelerator_count)
+
+    def pool_nodes(self, pool: GpuPoolSpec) -> tuple[int, int]:
+        """The pool's (min, max) nodes: a multi-host TPU slice is provisioned whole, so it
+        always has its hosts; every other pool scales between min_nodes and max_nodes."""
+        hosts = self.slice_hosts(pool)
+        if hosts > 1:
+            return hosts, hosts
+        return pool.min_nodes, pool.max_nodes
+
+    def pool_max_accelerators(self, pool: GpuPoolSpec) -> int:
+        """GPUs / TPU chips the pool runs at its maximum."""
+        return self.pool_nodes(pool)[1] * self.instance_type_for(pool).accelerator_count
+
+    def max_nodes(self) -> int:
+        """Nodes the cluster reaches with every pool at its maximum, the system pool included."""
+        pools = sum(self.pool_nodes(pool)[1] for pool in self.cluster.gpu_pools)
+        return self.cluster.system_pool.max_nodes + pools
+
     @model_validator(mode="after")
-    def _check_pools(self) -> RegionSpec:
-        for i, pool in enumerate(self.cluster.gpu_pools):
-            loc = ("cluster", "gpu_pools", i)
-            known = catalog.accelerators()
-            if pool.accelerator not in known:
-                raise RuleViolation(
-                    (*loc, "accelerator"),
-                    f"unknown accelerator '{pool.accelerator}'; allowed: "
-                    + ", ".join(sorted(known)),
-                )
-            kind = known[pool.accelerator].kind
-            if kind == "tpu" and self.cloud != "gcp":
-                raise RuleViolation(
-                    (*loc, "accelerator"), f"TPUs are only offered on gcp, not {self.cloud}"
-                )
-            if pool.tpu_topology is not None and kind != "tpu":
-                raise RuleViolation((*loc, "tpu_topology"), "only for TPU pools")
-            if pool.tpu_topology is not None and _chips(pool.tpu_topology) % pool.count:
-                raise RuleViolation(
-                    (*loc, "tpu_topology"),
-                    f"{pool.tpu_topology} has {_chips(pool.tpu_topology)} chips, not a whole "
-                    f"number of {pool.count}-chip hosts",
-                )
-            self._check_pool_type(pool, loc)
-            self._check_capacity(pool, loc)
+    def _rules(self) -> RegionSpec:
+        _raise_all(self._violations())
         return self
 
-    def _check_capacity(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> None:
+    def _violations(self) -> Iterator[RuleViolation]:
+        region_known = self.region in catalog.regions(self.cloud)
+        yield from self._region_rules()
+        yield from self._kubernetes_version_rule()
+        yield from self._address_rules()
+        if region_known:
+            # Pool types are offered per region: with an unknown region every pool would fail.
+            pools_ok = True
+            for i, pool in enumerate(self.cluster.gpu_pools):
+                found = list(self._pool_rules(pool, ("cluster", "gpu_pools", i)))
+                pools_ok = pools_ok and not found
+                yield from found
+            if pools_ok:
+                yield from self._pods_range_rule()
+
+    @classmethod
+    def _raw_rules(cls, data: dict[str, Any]) -> Iterator[RuleViolation]:
+        if data.get("cloud") == "gcp":
+            for field, largest in GCP_SECONDARY_RANGES.items():
+                if data.get(field) is None:
+                    yield _secondary_range_required(field, largest)
+
+    def _region_rules(self) -> Iterator[RuleViolation]:
+        known = catalog.regions(self.cloud)
+        if self.region not in known:
+            other = "gcp" if self.cloud == "aws" else "aws"
+            if self.region in catalog.regions(other):
+                problem = f"'{self.region}' is a {other} region, not {self.cloud}"
+                yield RuleViolation(("region",), f"{problem}; set cloud: {other}")
+                return
+            problem = f"'{self.region}' is not a known {self.cloud} region"
+            yield RuleViolation(("region",), _not_one_of(problem, self.region, known))
+            return
+        available = len(known[self.region].zones)
+        if self.cloud == "aws" and self.zones < 2:
+            yield RuleViolation(
+                ("zones",), f"{self.zones} is too few; EKS needs subnets in at least 2 zones"
+            )
+        if self.zones > available:
+            yield RuleViolation(
+                ("zones",), f"{self.region} has {available} zones in the catalog, not {self.zones}"
+            )
+
+    def _kubernetes_version_rule(self) -> Iterator[RuleViolation]:
+        offered = KUBERNETES_VERSIONS[self.cloud]
+        version = self.cluster.kubernetes_version
+        if version not in offered:
+            service = "EKS" if self.cloud == "aws" else "GKE"
+            newest = max(offered, key=lambda v: int(v.split(".")[1]))
+            when = "is not released on" if _minor(version) > _minor(newest) else "is no longer on"
+            yield RuleViolation(
+                ("cluster", "kubernetes_version"),
+                f"'{version}' {when} {service}; use one of {', '.join(offered)}",
+            )
+
+    def _pool_rules(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> Iterator[RuleViolation]:
+        known = catalog.accelerators()
+        if pool.accelerator not in known:
+            yield RuleViolation(
+                (*loc, "accelerator"),
+                _not_one_of(f"unknown accelerator '{pool.accelerator}'", pool.accelerator, known),
+            )
+            return
+        accelerator = known[pool.accelerator]
+        if accelerator.kind == "tpu" and self.cloud != "gcp":
+            yield RuleViolation(
+                (*loc, "accelerator"), f"TPUs are only offered on gcp, not {self.cloud}"
+            )
+            return
+        if pool.tpu_topology is not None and accelerator.kind != "tpu":
+            yield RuleViolation((*loc, "tpu_topology"), "only for TPU pools")
+            return
+        machine = yield from self._pool_type_rules(pool, loc)
+        if machine is None:
+            return
+        yield from self._capacity_rules(pool, machine, loc)
+        if pool.tpu_topology is not None:
+            yield from _topology_rules(pool.tpu_topology, accelerator, machine, loc)
+
+    def _capacity_rules(
+        self, pool: GpuPoolSpec, machine: catalog.InstanceType, loc: tuple[str | int, ...]
+    ) -> Iterator[RuleViolation]:
         """The pool's capacity kind must be one the cloud sells its type as."""
-        machine = self.instance_type_for(pool)
         if pool.capacity not in machine.capacity:
-            raise RuleViolation(
+            yield RuleViolation(
                 (*loc, "capacity"),
                 f"{machine.name} is not sold as {pool.capacity} capacity; it is offered as: "
                 + ", ".join(machine.capacity),
@@ -399,38 +516,50 @@ class RegionSpec(_Spec):
             else (GCP_RESERVATION, "my-reservation or projects/<project>/reservations/<name>")
         )
         if not pattern.match(pool.reservation):
-            raise RuleViolation(
+            yield RuleViolation(
                 (*loc, "reservation"),
                 f"'{pool.reservation}' is not a {self.cloud} reservation; use one like {example}",
             )
 
-    def _check_pool_type(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> None:
+    def _pool_type_rules(
+        self, pool: GpuPoolSpec, loc: tuple[str | int, ...]
+    ) -> Iterator[RuleViolation]:
+        """The pool's instance type checks; returns the type when it is usable."""
         if pool.instance_type is None:
             try:
-                chosen = catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
+                resolved = catalog.resolve(self.cloud, pool.accelerator, pool.count, self.region)
             except catalog.CatalogError as error:
-                raise RuleViolation((*loc, "accelerator"), str(error)) from None
-            self._check_pool_zones(chosen, (*loc, "accelerator"))
-            return
+                yield RuleViolation((*loc, "accelerator"), str(error))
+                return None
+            zones = list(self._pool_zone_rules(resolved, (*loc, "accelerator")))
+            yield from zones
+            return None if zones else resolved
         try:
             chosen = catalog.instance_type(self.cloud, pool.instance_type)
         except catalog.CatalogError as error:
-            raise RuleViolation((*loc, "instance_type"), str(error)) from None
+            yield RuleViolation((*loc, "instance_type"), str(error))
+            return None
         if (chosen.accelerator, chosen.accelerator_count) != (pool.accelerator, pool.count):
-            raise RuleViolation(
+            yield RuleViolation(
                 (*loc, "instance_type"),
                 f"{chosen.name} carries {chosen.accelerator_count} x {chosen.accelerator}, "
                 f"not {pool.count} x {pool.accelerator}",
             )
+            return None
         if self.region not in chosen.regions:
-            raise RuleViolation(
+            yield RuleViolation(
                 (*loc, "instance_type"),
                 f"{chosen.name} is not offered in {self.region}; offered in: "
                 + ", ".join(chosen.regions),
             )
-        self._check_pool_zones(chosen, (*loc, "instance_type"))
+            return None
+        zones = list(self._pool_zone_rules(chosen, (*loc, "instance_type")))
+        yield from zones
+        return None if zones else chosen
 
-    def _check_pool_zones(self, machine: catalog.InstanceType, loc: tuple[str | int, ...]) -> None:
+    def _pool_zone_rules(
+        self, machine: catalog.InstanceType, loc: tuple[str | int, ...]
+    ) -> Iterator[RuleViolation]:
         """GCP node pools take the cluster zones offering their machine type: there must be one.
 
         AWS zone names map to physical zones per account, so only Karpenter, at launch time,
@@ -448,31 +577,55 @@ class RegionSpec(_Spec):
             if reachable
             else "choose another region"
         )
-        raise RuleViolation(
+        yield RuleViolation(
             loc,
             f"{machine.name} is offered in {self.region} only in {', '.join(offered)}, none of "
             f"the cluster's zones ({', '.join(self.zone_names)}); {hint}",
         )
 
-    @model_validator(mode="after")
-    def _check_addresses(self) -> RegionSpec:
+    def _pods_range_rule(self) -> Iterator[RuleViolation]:
+        pods = self.pods_cidr
+        if pods is None or pods.prefixlen > GCP_SECONDARY_RANGES["pods_cidr"]:
+            return  # aws, or already refused
+        # GKE gives every node a pod range of twice its pods, rounded up to a power of two.
+        per_node = 2 ** math.ceil(math.log2(2 * GKE_MAX_PODS_PER_NODE))
+        holds = pods.num_addresses // per_node
+        needed = self.max_nodes()
+        if needed > holds:
+            prefix = 32 - math.ceil(math.log2(needed * per_node))
+            yield RuleViolation(
+                ("pods_cidr",),
+                f"{pods} holds pod ranges for {holds} nodes at "
+                f"{GKE_MAX_PODS_PER_NODE} pods per node (a /{32 - int(math.log2(per_node))} "
+                f"each), but the cluster reaches {needed} nodes (system pool and every gpu pool "
+                f"at max_nodes); use a /{prefix} or larger",
+            )
+        nodes_fit = self.cidr.num_addresses - 4  # GCP reserves four addresses per subnet
+        if needed > nodes_fit:
+            yield RuleViolation(
+                ("cidr",),
+                f"{self.cidr} has {nodes_fit} node addresses, but the cluster reaches {needed} "
+                "nodes",
+            )
+
+    def _address_rules(self) -> Iterator[RuleViolation]:
         smallest = 20 if self.cloud == "aws" else 24
         if not 16 <= self.cidr.prefixlen <= smallest:
-            raise RuleViolation(
+            yield RuleViolation(
                 ("cidr",), f"/{self.cidr.prefixlen} is outside /16 to /{smallest} for {self.cloud}"
             )
         if self.cloud == "aws":
             for field in ("pods_cidr", "services_cidr"):
                 if getattr(self, field) is not None:
-                    raise RuleViolation(
+                    yield RuleViolation(
                         (field,), "only for gcp regions; on aws pods take VPC addresses"
                     )
         else:
-            self._check_gcp_secondary_ranges()
+            yield from self._gcp_secondary_range_rules()
         for field, network in self.address_ranges():
-            _check_private(network, (field,))
+            yield from _private_rule(network, (field,))
             if self.cloud == "gcp" and network.overlaps(GCP_CONTROL_PLANE_RANGE):
-                raise RuleViolation(
+                yield RuleViolation(
                     (field,),
                     f"{network} overlaps {GCP_CONTROL_PLANE_RANGE}, kept for GKE control planes",
                 )
@@ -480,20 +633,68 @@ class RegionSpec(_Spec):
         for i, (field, network) in enumerate(ranges):
             for other_field, other in ranges[:i]:
                 if network.overlaps(other):
-                    raise RuleViolation((field,), f"{network} overlaps {other_field} {other}")
-        return self
+                    yield RuleViolation((field,), f"{network} overlaps {other_field} {other}")
 
-    def _check_gcp_secondary_ranges(self) -> None:
-        for field, largest in (("pods_cidr", 21), ("services_cidr", 24)):
+    def _gcp_secondary_range_rules(self) -> Iterator[RuleViolation]:
+        for field, largest in GCP_SECONDARY_RANGES.items():
             network = getattr(self, field)
             if network is None:
-                raise RuleViolation(
-                    (field,), f"required for gcp regions (a /{largest} or larger private range)"
-                )
-            if network.prefixlen > largest:
-                raise RuleViolation(
+                yield _secondary_range_required(field, largest)
+            elif network.prefixlen > largest:
+                yield RuleViolation(
                     (field,), f"/{network.prefixlen} is too small; allowed: /{largest} or larger"
                 )
+
+
+GCP_SECONDARY_RANGES = {"pods_cidr": 21, "services_cidr": 24}
+"""GKE's secondary ranges and the smallest prefix llmfleet allows for each."""
+
+GKE_MAX_PODS_PER_NODE = 110
+"""GKE Standard's default maximum pods per node, which sizes each node's pod range."""
+
+
+def _secondary_range_required(field: str, largest: int) -> RuleViolation:
+    return RuleViolation(
+        (field,), f"required for gcp regions (a /{largest} or larger private range)"
+    )
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+def _topology_rules(
+    topology: str,
+    accelerator: catalog.Accelerator,
+    machine: catalog.InstanceType,
+    loc: tuple[str | int, ...],
+) -> Iterator[RuleViolation]:
+    """A TPU slice shape the generation forms, on hosts it can be built from."""
+    here = (*loc, "tpu_topology")
+    shapes = accelerator.slice_topologies
+    if topology not in shapes:
+        yield RuleViolation(
+            here,
+            f"{accelerator.name} does not form a {topology} slice; its slice shapes: "
+            + ", ".join(shapes),
+        )
+        return
+    chips, per_host = _chips(topology), machine.accelerator_count
+    if chips < per_host:
+        yield RuleViolation(
+            here, f"{topology} is {chips} chips, fewer than one {per_host}-chip {machine.name}"
+        )
+    elif chips == per_host and topology != machine.tpu_topology:
+        yield RuleViolation(
+            here, f"a {machine.name} host is a {machine.tpu_topology} slice, not {topology}"
+        )
+    elif chips > per_host and per_host != accelerator.multi_host_chips:
+        yield RuleViolation(
+            here,
+            f"a {topology} slice spans several hosts, and {accelerator.name} builds those only "
+            f"from {accelerator.multi_host_chips}-chip hosts (count: "
+            f"{accelerator.multi_host_chips}), not {per_host}-chip {machine.name}",
+        )
 
 
 class StorageSpec(_Spec):
@@ -583,6 +784,16 @@ TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
 """Tensor-parallel degrees vLLM shards attention heads over on one node."""
 
 
+MAX_REPLICAS = 1000
+"""Replicas of one serving deployment in one region: beyond what any llmfleet pool holds."""
+
+RESERVED_NAMESPACES = ("default", "nvidia")
+"""Namespaces that exist in every cluster or that llmfleet's add-ons use."""
+
+RESERVED_NAMESPACE_PREFIXES = ("kube-", "gke-", "gmp-")
+"""Namespace prefixes Kubernetes (kube-) and GKE (gke-, gmp-) reserve for their own."""
+
+
 class ServingSpec(_Spec):
     """A model-serving deployment (vLLM) on a GPU pool in one or more regions."""
 
@@ -597,10 +808,10 @@ class ServingSpec(_Spec):
     regions: list[str] = Field(default_factory=list)
     """Regions to serve from; default: every region with the pool."""
     engine: Literal["vllm"] = "vllm"
-    min_replicas: int = Field(default=1, ge=0)
+    min_replicas: int = Field(default=1, ge=0, le=MAX_REPLICAS)
     """Replicas kept per region when idle. 0 scales to zero (a cold start takes minutes); in
     prod that needs ``scale_to_zero: true``."""
-    max_replicas: int = Field(default=2, ge=1)
+    max_replicas: int = Field(default=2, ge=1, le=MAX_REPLICAS)
     """Replicas per region the autoscaler may reach."""
     scale_to_zero: bool = False
     """Prod opt-in for ``min_replicas: 0``: accept minutes of cold start on the first request."""
@@ -625,6 +836,19 @@ class ServingSpec(_Spec):
                 f"{size} is not allowed; use one of {', '.join(map(str, TENSOR_PARALLEL_SIZES))}",
             )
         return size
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_reserved_namespace(cls, name: str) -> str:
+        # The name is the deployment's namespace in every cluster.
+        if name in RESERVED_NAMESPACES or name.startswith(RESERVED_NAMESPACE_PREFIXES):
+            raise RuleViolation(
+                (),
+                f"'{name}' is a namespace Kubernetes, GKE or llmfleet keeps for itself (reserved: "
+                f"{', '.join(RESERVED_NAMESPACES)} and names starting "
+                f"{', '.join(RESERVED_NAMESPACE_PREFIXES)}); pick another name",
+            )
+        return name
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ServingSpec:
@@ -714,13 +938,16 @@ class FleetSpec(_Spec):
 
     def labels(self) -> dict[str, str]:
         """Tags for AWS resources and labels for GCP resources (valid for both)."""
+        return {**self.own_labels(), **self.tags}
+
+    def own_labels(self) -> dict[str, str]:
+        """The labels the fleet sets itself, whatever fleet.tags says."""
         return {
             "llmfleet-fleet": self.name,
             "environment": self.environment,
             "owner": self.owner,
             "cost-center": self.cost_center,
             "managed-by": "llmfleet",
-            **self.tags,
         }
 
     def regions_of(self, cloud: Cloud) -> list[RegionSpec]:
@@ -728,85 +955,161 @@ class FleetSpec(_Spec):
         return [r for r in self.regions if r.cloud == cloud]
 
     @model_validator(mode="after")
-    def _regions_unique(self) -> FleetSpec:
+    def _rules(self, info: ValidationInfo) -> FleetSpec:
+        _raise_all(self._violations(info))
+        return self
+
+    def _violations(self, info: ValidationInfo) -> Iterator[RuleViolation]:
+        yield from self._regions_unique()
+        yield from self._gcp_project_rules()
+        yield from self._reserved_name_rules()
+        yield from self._tag_rules()
+        yield from self._networks_disjoint()
+        yield from self._pools_within_cap()
+        storage = list(self._storage_in_fleet())
+        yield from storage
+        yield from self._model_versions_unique()
+        yield from self._published_versions_immutable(info)
+        yield from self._serving_references(storage_ok=not storage)
+
+    @classmethod
+    def _raw_rules(cls, data: dict[str, Any]) -> Iterator[RuleViolation]:
+        regions = data.get("regions")
+        on_gcp = isinstance(regions, list) and any(
+            isinstance(r, dict) and r.get("cloud") == "gcp" for r in regions
+        )
+        if on_gcp and data.get("gcp_project") is None:
+            yield _gcp_project_required()
+
+    def _regions_unique(self) -> Iterator[RuleViolation]:
         seen: dict[str, int] = {}
         for i, region in enumerate(self.regions):
             # A region name is unique across clouds too, so a region name alone identifies it.
             if region.region in seen:
-                raise RuleViolation(
+                yield RuleViolation(
                     ("regions", i, "region"),
                     f"'{region.region}' is already fleet.regions[{seen[region.region]}]",
                 )
             seen[region.region] = i
-        return self
 
-    @model_validator(mode="after")
-    def _gcp_project_when_needed(self) -> FleetSpec:
-        if self.gcp_project is None and self.regions_of("gcp"):
-            raise RuleViolation(("gcp_project",), "required when a region is on gcp")
-        return self
+    def _gcp_project_rules(self) -> Iterator[RuleViolation]:
+        if self.gcp_project is None:
+            if self.regions_of("gcp"):
+                yield _gcp_project_required()
+            return
+        for word in GCP_PROJECT_RESTRICTED:
+            if word in self.gcp_project:
+                yield RuleViolation(
+                    ("gcp_project",),
+                    f"'{self.gcp_project}' contains '{word}', which GCP does not allow in "
+                    f"project ids (restricted: {', '.join(GCP_PROJECT_RESTRICTED)})",
+                )
 
-    @model_validator(mode="after")
-    def _networks_disjoint(self) -> FleetSpec:
+    def _reserved_name_rules(self) -> Iterator[RuleViolation]:
+        # The fleet name starts every bucket name: S3 and GCS reserve some names.
+        if self.regions_of("aws"):
+            for prefix in S3_RESERVED_PREFIXES:
+                if self.name.startswith(prefix):
+                    yield RuleViolation(
+                        ("name",),
+                        f"'{self.name}' starts with '{prefix}', which S3 reserves for bucket "
+                        "names (the fleet name starts every bucket name)",
+                    )
+        if self.regions_of("gcp"):
+            if self.name.startswith("goog"):
+                yield RuleViolation(
+                    ("name",),
+                    f"'{self.name}' starts with 'goog', which GCS refuses in bucket names "
+                    "(the fleet name starts every bucket name)",
+                )
+            elif GOOGLE_LIKE.search(self.name):
+                yield RuleViolation(
+                    ("name",),
+                    f"'{self.name}' contains '{GOOGLE_LIKE.search(self.name).group()}'; GCS "
+                    "refuses bucket names containing 'google' or a close misspelling",
+                )
+
+    def _tag_rules(self) -> Iterator[RuleViolation]:
+        own = self.own_labels()
+        for key in self.tags:
+            if key in own:
+                yield RuleViolation(
+                    ("tags", key),
+                    f"'{key}' is a tag the fleet sets itself ({key}: {own[key]}); "
+                    "remove it from fleet.tags",
+                )
+        clouds = sorted({r.cloud for r in self.regions})
+        for cloud in clouds:
+            limit, added = TAG_LIMITS[cloud]
+            room = limit - len(own) - added
+            if len(self.tags) > room:
+                kind = "tags" if cloud == "aws" else "labels"
+                yield RuleViolation(
+                    ("tags",),
+                    f"{len(self.tags)} tags, but at most {room} fit: {cloud} allows {limit} "
+                    f"{kind} per resource, the fleet sets {len(own)} itself and its components "
+                    f"add up to {added} more",
+                )
+
+    def _networks_disjoint(self) -> Iterator[RuleViolation]:
         claimed: list[tuple[str, IPv4Network]] = []
         for i, region in enumerate(self.regions):
             for field, network in region.address_ranges():
                 for owner, other in claimed:
                     if network.overlaps(other):
-                        raise RuleViolation(("regions", i, field), f"overlaps {owner} {other}")
+                        yield RuleViolation(("regions", i, field), f"overlaps {owner} {other}")
             claimed.extend(
                 (f"fleet.regions[{i}].{field}", network)
                 for field, network in region.address_ranges()
             )
-        return self
 
     def max_accelerators(self) -> int:
-        """Accelerators the fleet runs with every pool at its maximum."""
+        """Accelerators the fleet runs with every pool at its maximum (a multi-host TPU slice
+        counts every chip of its topology)."""
         return sum(
-            pool.max_nodes * region.instance_type_for(pool).accelerator_count
+            region.pool_max_accelerators(pool)
             for region in self.regions
             for pool in region.cluster.gpu_pools
         )
 
-    @model_validator(mode="after")
-    def _pools_within_cap(self) -> FleetSpec:
+    def _pools_within_cap(self) -> Iterator[RuleViolation]:
         cap = self.budget.max_accelerators
         total = 0
         for i, region in enumerate(self.regions):
             for j, pool in enumerate(region.cluster.gpu_pools):
-                total += pool.max_nodes * region.instance_type_for(pool).accelerator_count
+                total += region.pool_max_accelerators(pool)
                 if total > cap:
-                    raise RuleViolation(
-                        ("regions", i, "cluster", "gpu_pools", j, "max_nodes"),
+                    field = "tpu_topology" if region.slice_hosts(pool) > 1 else "max_nodes"
+                    yield RuleViolation(
+                        ("regions", i, "cluster", "gpu_pools", j, field),
                         f"pools reach {total} accelerators at maximum scale by this one, above "
                         f"budget.max_accelerators {cap}",
                     )
-        return self
+                    return
 
-    @model_validator(mode="after")
-    def _storage_in_fleet(self) -> FleetSpec:
+    def _storage_in_fleet(self) -> Iterator[RuleViolation]:
         primary = self.storage.primary_region
         names = [r.region for r in self.regions]
         if primary is not None and primary not in names:
-            raise RuleViolation(
+            yield RuleViolation(
                 ("storage", "primary_region"),
-                f"'{primary}' is not a fleet region; allowed: {', '.join(names)}",
+                _not_one_of(f"'{primary}' is not a fleet region", primary, names),
             )
+            return
         if self.regions_of("aws") and self.storage_primary.cloud != "aws":
-            raise RuleViolation(
+            yield RuleViolation(
                 ("storage", "primary_region"),
                 f"'{self.storage_primary.region}' is on gcp but the fleet has aws regions; put the "
                 "primary on aws (GCS pulls from S3, nothing pushes from GCS to S3)",
             )
         for i, name in enumerate(self.storage.replicas or []):
             if name not in names:
-                raise RuleViolation(
+                yield RuleViolation(
                     ("storage", "replicas", i),
-                    f"'{name}' has no cluster in this fleet; allowed: {', '.join(names)}",
+                    _not_one_of(f"'{name}' has no cluster in this fleet", name, names),
                 )
-            if name == self.storage_primary.region:
-                raise RuleViolation(("storage", "replicas", i), f"'{name}' is the primary region")
-        return self
+            elif name == self.storage_primary.region:
+                yield RuleViolation(("storage", "replicas", i), f"'{name}' is the primary region")
 
     @property
     def storage_primary(self) -> RegionSpec:
@@ -825,58 +1128,54 @@ class FleetSpec(_Spec):
         ]
         return [primary, *others]
 
-    @model_validator(mode="after")
-    def _model_versions_unique(self) -> FleetSpec:
+    def _model_versions_unique(self) -> Iterator[RuleViolation]:
         seen: dict[tuple[str, str], int] = {}
         for i, model in enumerate(self.models):
             key = (model.name, model.version)
             if key in seen:
-                raise RuleViolation(
+                yield RuleViolation(
                     ("models", i, "version"),
                     f"{model.name} {model.version} is already fleet.models[{seen[key]}]",
                 )
             seen[key] = i
-        return self
 
-    @model_validator(mode="after")
-    def _published_versions_immutable(self, info: ValidationInfo) -> FleetSpec:
+    def _published_versions_immutable(self, info: ValidationInfo) -> Iterator[RuleViolation]:
         published: PublishedModels = (info.context or {}).get("published") or {}
         for i, model in enumerate(self.models):
             source = published.get((model.name, model.version))
             if source is not None and source != model.source:
-                raise RuleViolation(
+                yield RuleViolation(
                     ("models", i, "source"),
                     f"{model.name} {model.version} was published from {source}; a published "
                     "version is immutable: publish the new weights as a new version",
                 )
-        return self
 
-    @model_validator(mode="after")
-    def _serving_references(self) -> FleetSpec:
+    def _serving_references(self, storage_ok: bool) -> Iterator[RuleViolation]:
         versions = {(m.name, m.version) for m in self.models}
         by_region = {r.region: r for r in self.regions}
-        stored = {r.region for r in self.storage_regions()}
+        stored = {r.region for r in self.storage_regions()} if storage_ok else None
         names: set[str] = set()
         for i, serving in enumerate(self.serving):
             if serving.name in names:
-                raise RuleViolation(("serving", i, "name"), f"'{serving.name}' is already used")
+                yield RuleViolation(("serving", i, "name"), f"'{serving.name}' is already used")
             names.add(serving.name)
             if (serving.model, serving.version) not in versions:
                 listed = ", ".join(sorted(f"{n} {v}" for n, v in versions)) or "none"
-                raise RuleViolation(
+                yield RuleViolation(
                     ("serving", i, "version"),
                     f"{serving.model} {serving.version} is not in fleet.models; listed: {listed}",
                 )
             for j, name in enumerate(serving.regions):
                 region = by_region.get(name)
                 if region is None:
-                    raise RuleViolation(
+                    yield RuleViolation(
                         ("serving", i, "regions", j),
-                        f"'{name}' is not a fleet region; allowed: {', '.join(by_region)}",
+                        _not_one_of(f"'{name}' is not a fleet region", name, by_region),
                     )
+                    continue
                 pools = [p.name for p in region.cluster.gpu_pools]
                 if serving.pool not in pools:
-                    raise RuleViolation(
+                    yield RuleViolation(
                         ("serving", i, "regions", j),
                         f"{name} has no gpu pool '{serving.pool}' (its pools: "
                         f"{', '.join(pools) or 'none'}); drop the region or add the pool there",
@@ -886,23 +1185,25 @@ class FleetSpec(_Spec):
                 and (serving.model, serving.canary.version) not in versions
             ):
                 listed = ", ".join(sorted(f"{n} {v}" for n, v in versions))
-                raise RuleViolation(
+                yield RuleViolation(
                     ("serving", i, "canary", "version"),
                     f"{serving.model} {serving.canary.version} is not in fleet.models; add it "
                     f"there first; listed: {listed}",
                 )
-            if not self.serving_regions(serving):
-                raise RuleViolation(
-                    ("serving", i, "pool"), f"no fleet region has a gpu pool '{serving.pool}'"
+            pools = {p.name for r in self.regions for p in r.cluster.gpu_pools}
+            if serving.pool not in pools:
+                problem = f"no fleet region has a gpu pool '{serving.pool}'"
+                yield RuleViolation(
+                    ("serving", i, "pool"),
+                    _not_one_of(problem, serving.pool, pools) if pools else problem,
                 )
             for region in self.serving_regions(serving):
-                if region.region not in stored:
-                    raise RuleViolation(
+                if stored is not None and region.region not in stored:
+                    yield RuleViolation(
                         ("serving", i, "regions"),
                         f"{region.region} holds no model copy (storage.replicas); serving "
                         "there would read weights across regions",
                     )
-        return self
 
     def model(self, name: str, version: str) -> ModelSpec:
         """The listed model ``name`` at ``version``."""
@@ -1047,12 +1348,39 @@ class FleetSpec(_Spec):
         return self
 
 
+def _gcp_project_required() -> RuleViolation:
+    return RuleViolation(
+        ("gcp_project",), "required when a region is on gcp, e.g. 'llm-prod-serving'"
+    )
+
+
+GCP_PROJECT_RESTRICTED = ("google", "null", "undefined", "ssl")
+"""Strings GCP refuses inside a project id."""
+
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+"""Bucket-name prefixes S3 reserves."""
+
+GOOGLE_LIKE = re.compile(r"g[o0]{2}g[l1]e")
+"""'google' and the close misspellings GCS refuses in bucket names (g00gle, goog1e)."""
+
+TAG_LIMITS: dict[Cloud, tuple[int, int]] = {"aws": (50, 6), "gcp": (64, 6)}
+"""Per cloud: tags (AWS) / labels (GCP) one resource may carry, and how many of them the
+fleet's components and the cloud's controllers add beside the fleet's own labels (AWS:
+Karpenter tags each instance it launches with six, e.g. karpenter.sh/nodepool and Name; GCP:
+GKE adds its goog-k8s-* labels to node VMs)."""
+
+
 def _path(loc: tuple[str | int, ...]) -> str:
     path = "fleet"
     for part in loc:
+        if part == KEY_LOC:
+            continue  # a mapping key's problem: the path already ends at the key
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
+
+KEY_LOC = "[key]"
+"""What pydantic appends to the location of an invalid mapping key (fleet.tags.Team.[key])."""
 
 _PYDANTIC_NOISE = re.compile(r"^(Value error|Assertion failed), ")
 
@@ -1064,27 +1392,82 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         cause = detail.get("ctx", {}).get("error")
         if isinstance(cause, RuleViolation):
             problems.append((_path(loc + cause.loc), cause.message))
-            continue
-        message = _PYDANTIC_NOISE.sub("", detail["msg"])
-        if detail["type"] == "extra_forbidden":
-            message = "unknown field"
-        elif detail["type"] == "ip_v4_network":
-            message = (
-                f"{detail['input']!r} is not a network address; "
-                "use one like 10.0.0.0/16 (host bits zero)"
-            )
-        elif detail["type"] == "string_pattern_mismatch":
-            message = f"{detail['input']!r} is not allowed; {_PATTERN_HINTS.get(loc[-1], message)}"
-        problems.append((_path(loc), message))
+        elif isinstance(cause, RuleViolations):
+            problems.extend((_path(loc + v.loc), v.message) for v in cause.violations)
+        else:
+            problems.append((_path(loc), _message(detail, loc)))
     return problems
 
 
+def _message(detail: Any, loc: tuple[str | int, ...]) -> str:
+    """Pydantic's message for one error, in the stack file's words."""
+    kind, shown = detail["type"], _shown(detail["input"])
+    if kind == "extra_forbidden":
+        hint = _did_you_mean(loc[-1], _fields_at(loc[:-1]))
+        return f"unknown field ({hint})" if hint else "unknown field"
+    if kind == "ip_v4_network":
+        return f"{shown} is not a network address; use one like 10.0.0.0/16 (host bits zero)"
+    if kind == "string_pattern_mismatch":
+        return f"{shown} is not allowed; {_PATTERN_HINTS[_pattern_field(loc)]}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{shown} is not a mapping; write its fields as 'key: value' lines below it"
+    return _PYDANTIC_NOISE.sub("", detail["msg"])
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _pattern_field(loc: tuple[str | int, ...]) -> str:
+    if loc[-1] == KEY_LOC:
+        return "tag key"
+    if len(loc) >= 2 and loc[-2] == "tags":
+        return "tag value"
+    field = loc[-1]
+    return field if field in _PATTERN_HINTS else "name"
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The field names of the model at ``loc`` (list indexes skipped), for typo suggestions."""
+    model: type[BaseModel] | None = FleetSpec
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        model = _model_in(field.annotation) if field else None
+    return list(model.model_fields) if model else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_LABEL = "lowercase letters, digits, '-' and '_', at most 63"
 _PATTERN_HINTS = {
-    "name": "use lowercase letters, digits and '-', starting with a letter",
-    "owner": "use lowercase letters, digits, '-' and '_' (at most 63)",
-    "cost_center": "use lowercase letters, digits, '-' and '_' (at most 63)",
-    "kubernetes_version": "use a minor version from 1.28 to 1.39, e.g. '1.35'",
-    "source": "use s3://bucket/path, gs://bucket/path or hf://org/model",
+    "name": "use lowercase letters, digits and '-', starting with a letter and ending with a "
+    "letter or digit, e.g. 'llm-prod' or 'h100-spot'",
+    "owner": f"use {_LABEL}, starting and ending with a letter or digit, e.g. 'ml-platform'",
+    "cost_center": f"use {_LABEL}, starting and ending with a letter or digit, e.g. 'cc-1234'",
+    "tag key": f"use {_LABEL}, starting with a letter, e.g. 'team' or 'data_class' (no ':' "
+    "or capitals; AWS reserves the 'aws:' prefix)",
+    "tag value": f"use {_LABEL}, starting and ending with a letter or digit, e.g. 'search' or "
+    "'pci-dss'",
+    "gcp_project": "use the project id: 6-30 lowercase letters, digits and '-', starting with a "
+    "letter and not ending with '-', e.g. 'llm-prod-serving'",
+    "version": "use lowercase letters, digits, '.', '_' and '-', starting with a letter or "
+    "digit, at most 32, e.g. 'v1' or '2024-06-01'",
+    "tpu_topology": "use chips per side joined by 'x', e.g. '2x4' or '4x4'",
+    "domain": "use a lowercase DNS name of two or more labels, e.g. 'llm.example.com'",
+    "kubernetes_version": "use a minor version, e.g. '1.35'",
+    "source": "use s3://bucket/path, gs://bucket/path or hf://org/model, e.g. "
+    "'hf://meta-llama/Meta-Llama-3-8B-Instruct'",
 }
 
 
@@ -1120,4 +1503,18 @@ def parse_fleet(raw: Any, published: PublishedModels | None = None) -> FleetSpec
     try:
         return FleetSpec.model_validate(raw, context={"published": published or {}})
     except ValidationError as error:
-        raise SpecError(_problems(error)) from None
+        found = _problems(error) + _raw_problems(raw)
+        raise SpecError(list(dict.fromkeys(found))) from None
+
+
+def _raw_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """The raw-input rules of the fleet and its regions: an invalid field elsewhere in a model
+    stops that model's rules, and these problems are independent of it."""
+    found = [(_path(v.loc), v.message) for v in FleetSpec._raw_rules(raw)]
+    regions = raw.get("regions")
+    for i, region in enumerate(regions if isinstance(regions, list) else []):
+        if isinstance(region, dict):
+            found += [
+                (_path(("regions", i, *v.loc)), v.message) for v in RegionSpec._raw_rules(region)
+            ]
+    return found

@@ -72,6 +72,7 @@ def node_pools(plan: Plan) -> Table:
         table.add_row(where, SYSTEM_POOL, "-", system_type, nodes, "on-demand")
         for pool in region.cluster.gpu_pools:
             chosen = region.instance_type_for(pool)
+            low, high = region.pool_nodes(pool)  # a multi-host TPU slice is all its hosts
             capacity = "spot" if pool.spot else "on-demand"
             if pool.spot and pool.on_demand_fallback and region.cloud == "aws":
                 capacity = "spot, on-demand fallback"
@@ -80,7 +81,7 @@ def node_pools(plan: Plan) -> Table:
                 pool.name,
                 f"{chosen.accelerator_count} x {chosen.accelerator}",
                 chosen.name,
-                f"{pool.min_nodes}-{pool.max_nodes}",
+                f"{low}-{high}",
                 capacity,
             )
     return table

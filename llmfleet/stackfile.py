@@ -1,7 +1,14 @@
-"""Find the Pulumi project and read a stack's configuration file."""
+"""Find the Pulumi project and read a stack's configuration file.
+
+Stack files are read the way Pulumi reads them, so ``llmfleet plan`` and ``pulumi up`` agree on
+what a file says: UTF-8 (a UTF-8 or UTF-16 byte-order mark is honoured), one YAML document,
+no duplicate keys. Anything else is a UsageError naming the file, and where possible the line.
+"""
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +85,10 @@ def load_stack(project: Project, stack: str) -> StackConfig:
         raise UsageError(f"{path}: expected a mapping with a 'config' key")
     config = document["config"]
     if FLEET_KEY not in config:
-        raise UsageError(f"{path}: config has no '{FLEET_KEY}' key (the fleet definition)")
+        close = difflib.get_close_matches(FLEET_KEY, [str(k) for k in config], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"{path}: config has no '{FLEET_KEY}' key (the fleet definition){hint}")
+    _refuse_secrets(config[FLEET_KEY], path, stack)
     lock = project.stacks_dir / MODELS_LOCK
     published = read_published_models(_read_yaml(lock), str(lock)) if lock.is_file() else {}
     fleet = parse_fleet(config[FLEET_KEY], published)
@@ -86,24 +96,121 @@ def load_stack(project: Project, stack: str) -> StackConfig:
         name=stack,
         path=path,
         fleet=fleet,
-        config={key: _config_value(value) for key, value in config.items()},
+        config={str(key): _config_value(value, path, key) for key, value in config.items()},
     )
 
 
-def _config_value(value: Any) -> str:
+def _config_value(value: Any, path: Path, key: Any) -> str:
     # Pulumi hands structured config to programs as JSON strings, plain values as strings.
     if isinstance(value, str):
         return value
-    return json.dumps(value)
+    try:
+        # Dates and other YAML scalars JSON lacks pass as text, as Pulumi passes them.
+        return json.dumps(value, default=str)
+    except ValueError as error:  # a recursive alias (`&a [*a]`)
+        raise UsageError(f"{path}: config key '{key}' cannot be passed on: {error}") from None
+
+
+SECURE = "secure"
+
+
+def _refuse_secrets(value: Any, path: Path, stack: str, where: str = "fleet") -> None:
+    """Refuse Pulumi secure values in the fleet: they need the stack's secrets provider."""
+    if isinstance(value, dict):
+        if set(value) == {SECURE}:
+            raise UsageError(
+                f"{path}: {where} is a Pulumi secret (secure: ...), encrypted by the stack's "
+                "secrets provider, which llmfleet plan cannot reach offline. The fleet holds no "
+                "secrets: keep it as plain config (`pulumi config set --path` without --secret), "
+                f"or print the plain value with `pulumi config get {FLEET_KEY} --stack {stack}` "
+                "and plan a copy of the stack file holding that"
+            )
+        for key, item in value.items():
+            _refuse_secrets(item, path, stack, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_secrets(item, path, stack, f"{where}[{i}]")
+
+
+class _StackFileLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys as Pulumi's YAML reader does."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[tuple[str, str], yaml.Node] = {}
+        for key_node, _ in node.value:
+            # `<<` merges may repeat, and keys written after a merge override merged ones.
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = (key_node.tag, key_node.value)
+            first = seen.setdefault(key, key_node)
+            if first is not key_node:
+                first_line = first.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key_node.value!r} (first at line {first_line}); "
+                    "Pulumi refuses duplicate keys, so keep one",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, None),
+    (codecs.BOM_UTF32_BE, None),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+"""Byte-order marks, longest first, and the codec for the ones Pulumi's reader accepts."""
+
+SAVE_AS_UTF8 = "save the file as UTF-8 (in most editors: Save with encoding, UTF-8)"
+
+
+def _decode(path: Path, data: bytes) -> str:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            if codec is None:
+                raise UsageError(f"{path}: is UTF-32, which Pulumi cannot read; {SAVE_AS_UTF8}")
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as error:
+                raise UsageError(
+                    f"{path}: starts with a {codec} byte-order mark but is not valid {codec} "
+                    f"(byte {error.start}); {SAVE_AS_UTF8}"
+                ) from None
+    if b"\x00" in data[:4]:
+        # YAML's own detection rule: an ASCII first character next to a zero byte is UTF-16.
+        order = "little" if data[1:2] == b"\x00" else "big"
+        raise UsageError(
+            f"{path}: looks like UTF-16 ({order}-endian) without a byte-order mark, which "
+            f"neither llmfleet nor Pulumi can read safely; {SAVE_AS_UTF8}"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        guess = bytes([byte]).decode("cp1252", errors="replace")
+        raise UsageError(
+            f"{path}: is not UTF-8: byte 0x{byte:02x} at line {line}, column {column} "
+            f"(in Latin-1 / Windows-1252 that is {guess!r}); {SAVE_AS_UTF8}"
+        ) from None
 
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        text = _decode(path, path.read_bytes())
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
+    try:
+        return yaml.load(text, Loader=_StackFileLoader)
+    except yaml.MarkedYAMLError as error:
+        where = error.problem_mark or error.context_mark
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise UsageError(f"{path}: invalid YAML{at}: {problem}") from None
+        # Keep the context: "expected a single document in the stream, but found another".
+        parts = [part for part in (error.context, error.problem) if part]
+        raise UsageError(f"{path}: invalid YAML{at}: {', '.join(parts)}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path}: invalid YAML: {error}") from None

@@ -105,6 +105,13 @@ class TestFleetBasics:
         dev_config["regions"][0]["vpc_cidr"] = "10.0.0.0/16"
         assert only_problem(dev_config) == ("fleet.regions[0].vpc_cidr", "unknown field")
 
+    def test_a_typo_suggests_the_nearest_field(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"gpu_pool": []}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cluster.gpu_pool",
+            "unknown field (did you mean 'gpu_pools'?)",
+        )
+
     def test_missing_field_is_named(self, dev_config):
         del dev_config["owner"]
         assert only_problem(dev_config) == ("fleet.owner", "Field required")
@@ -152,8 +159,10 @@ class TestFleetBasics:
 
     def test_tag_keys_must_be_label_safe(self, dev_config):
         dev_config["tags"] = {"Team Name": "x"}
-        path, _ = only_problem(dev_config)
-        assert path == "fleet.tags.Team Name.[key]"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.tags.Team Name"
+        assert message.startswith("'Team Name' is not allowed; use lowercase letters, digits")
+        assert "e.g. 'team'" in message
 
     def test_budget_must_be_positive(self, dev_config):
         dev_config["budget"]["monthly_usd"] = 0
@@ -175,8 +184,16 @@ class TestRegions:
         dev_config["regions"][0]["region"] = "us-central1"
         path, message = only_problem(dev_config)
         assert path == "fleet.regions[0].region"
-        assert message.startswith("'us-central1' is not a known aws region; allowed: ")
-        assert "us-east-1" in message
+        assert message == "'us-central1' is a gcp region, not aws; set cloud: gcp"
+
+    def test_unknown_region_lists_the_cloud_regions_and_the_nearest(self, dev_config):
+        dev_config["regions"][0]["region"] = "us-est-1"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].region"
+        assert message.startswith(
+            "'us-est-1' is not a known aws region (did you mean 'us-east-1'?); allowed: "
+        )
+        assert "us-west-2" in message
 
     def test_zone_count_must_exist_in_the_region(self, dev_config):
         dev_config["regions"][0]["region"] = "us-east-2"
@@ -214,7 +231,10 @@ class TestRegions:
     def test_gcp_regions_need_a_project(self, dev_config):
         config = with_gcp(dev_config)
         del config["gcp_project"]
-        assert only_problem(config) == ("fleet.gcp_project", "required when a region is on gcp")
+        assert only_problem(config) == (
+            "fleet.gcp_project",
+            "required when a region is on gcp, e.g. 'llm-prod-serving'",
+        )
 
 
 class TestNetworkAddresses:
@@ -304,7 +324,9 @@ class TestClusters:
         dev_config["regions"][0]["cluster"] = {"kubernetes_version": "1.19"}
         path, message = only_problem(dev_config)
         assert path == "fleet.regions[0].cluster.kubernetes_version"
-        assert "use a minor version from 1.28 to 1.39" in message
+        assert (
+            message == "'1.19' is no longer on EKS; use one of 1.32, 1.33, 1.34, 1.35, 1.36, 1.37"
+        )
 
     def test_api_server_is_never_opened_to_the_world(self, dev_config):
         dev_config["regions"][0]["cluster"] = {"public_access_cidrs": ["0.0.0.0/0"]}
@@ -363,7 +385,8 @@ class TestGpuPools:
         tpu = pool(accelerator="tpu-v5e", count=4, tpu_topology="2x3")
         assert only_problem(with_pools(prod_config, tpu, region=2)) == (
             "fleet.regions[2].cluster.gpu_pools[0].tpu_topology",
-            "2x3 has 6 chips, not a whole number of 4-chip hosts",
+            "tpu-v5e does not form a 2x3 slice; its slice shapes: 1x1, 2x2, 2x4, 4x4, 4x8, 8x8, "
+            "8x16, 16x16",
         )
 
     def test_system_is_reserved_for_the_system_pool(self, dev_config):
@@ -457,6 +480,36 @@ class TestGpuPools:
         h100 = pool(name="h100", accelerator="nvidia-h100-80gb", count=8, max_nodes=2)
         assert parse_fleet(with_pools(dev_config, l4s, h100)).max_accelerators() == 28
 
+    @pytest.mark.parametrize(
+        ("count", "topology", "nodes", "chips"),
+        [
+            (1, "1x1", (0, 3), 3),
+            (4, "2x2", (0, 3), 12),
+            (8, "2x4", (0, 3), 24),
+            (4, "2x4", (2, 2), 8),
+            (4, "4x4", (4, 4), 16),
+            (4, "16x16", (64, 64), 256),
+        ],
+    )
+    def test_tpu_slices_the_generation_forms_count_every_chip(
+        self, prod_config, count, topology, nodes, chips
+    ):
+        tpu = pool(accelerator="tpu-v5e", count=count, tpu_topology=topology, max_nodes=3)
+        prod_config["budget"]["max_accelerators"] = 1000
+        region = parse_fleet(with_pools(prod_config, tpu, region=2)).regions[2]
+        tpu_pool = region.cluster.gpu_pools[0]
+        assert region.pool_nodes(tpu_pool) == nodes
+        assert region.pool_max_accelerators(tpu_pool) == chips
+
+    def test_the_cap_counts_a_multi_host_slice_whole(self, prod_config):
+        tpu = pool(accelerator="tpu-v6e", count=4, tpu_topology="8x8", max_nodes=1)
+        prod_config["budget"]["max_accelerators"] = 63
+        assert only_problem(with_pools(prod_config, tpu, region=2)) == (
+            "fleet.regions[2].cluster.gpu_pools[0].tpu_topology",
+            "pools reach 64 accelerators at maximum scale by this one, above "
+            "budget.max_accelerators 63",
+        )
+
 
 class TestModelsAndServing:
     @pytest.fixture
@@ -485,7 +538,7 @@ class TestModelsAndServing:
         serving_config["serving"][0]["pool"] = "h100"
         assert only_problem(serving_config) == (
             "fleet.serving[0].pool",
-            "no fleet region has a gpu pool 'h100'",
+            "no fleet region has a gpu pool 'h100'; allowed: gpu",
         )
 
     def test_serving_regions_must_be_fleet_regions(self, serving_config):

@@ -90,7 +90,7 @@ def dev_with_public_endpoint(prod_config: dict[str, Any]) -> FleetSpec:
     region["cluster"] = {
         "public_access_cidrs": [DEV_PUBLIC_CIDR],
         "release_channel": "RAPID",
-        "kubernetes_version": "1.32",
+        "kubernetes_version": "1.34",
     }
     return parse_fleet(config)
 
@@ -215,7 +215,7 @@ def test_release_channel_and_version_come_from_the_spec(rec, dev):
     assert cluster_of(rec)["releaseChannel"] == {"channel": "REGULAR"}
     assert cluster_of(rec)["minMasterVersion"] == "1.35"
     assert cluster_of(dev)["releaseChannel"] == {"channel": "RAPID"}
-    assert cluster_of(dev)["minMasterVersion"] == "1.32"
+    assert cluster_of(dev)["minMasterVersion"] == "1.34"
 
 
 def test_cluster_carries_the_fleet_labels(rec, prod_fleet):
