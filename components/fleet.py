@@ -15,16 +15,27 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from components.aws.api_key import AwsApiKey
 from components.aws.cluster import AwsCluster, AwsClusterArgs
-from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.network import AwsNetwork, AwsNetworkArgs, subnet_layout
 from components.aws.storage import AwsModelStorage, AwsModelStorageArgs
+from components.gcp.api_key import GcpApiKey
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
-from components.gcp.network import GcpRegionNetwork, GcpRegionNetworkArgs, GcpVpc, GcpVpcArgs
+from components.gcp.network import (
+    HEALTH_CHECK_RANGES,
+    GcpRegionNetwork,
+    GcpRegionNetworkArgs,
+    GcpVpc,
+    GcpVpcArgs,
+)
 from components.gcp.storage import AwsSource, GcpModelStorage, GcpModelStorageArgs
-from components.spec import FleetSpec, ModelSpec, RegionSpec, ServingSpec
+from components.k8s.secrets import SecretSync, SecretSyncArgs
+from components.k8s.serving import MODEL_READER, ModelServer, ModelServerArgs
+from components.spec import FleetSpec, RegionSpec, ServingSpec
 
-MODEL_READER = "model-reader"
-"""Kubernetes service account, in each serving namespace, allowed to read model weights."""
+METRICS_NAMESPACES = {"aws": "monitoring", "gcp": "gmp-system"}
+"""Namespace of the metrics scraper on each cloud: the in-cluster Prometheus agent on EKS,
+Google Managed Service for Prometheus's collectors on GKE."""
 
 
 @dataclass
@@ -114,9 +125,24 @@ class Fleet(pulumi.ComponentResource):
             for region in spec.regions
         }
         self._build_storage()
+        self.weights: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = {}
+        self.model_readers: dict[str, dict[str, pulumi.Resource]] = {}
+        for serving in spec.serving:
+            self._grant_model_access(serving)
         self.model_uris = {
-            serving.name: self._grant_model_access(serving) for serving in spec.serving
+            serving.name: {
+                region: by_version[serving.version]
+                for region, by_version in self.weights[serving.name].items()
+            }
+            for serving in spec.serving
         }
+        served = {r.region for s in spec.serving for r in spec.serving_regions(s)}
+        self.secret_syncs = {
+            region.region: self._sync_api_key(region)
+            for region in spec.regions
+            if region.region in served
+        }
+        self.model_servers = {serving.name: self._serve(serving) for serving in spec.serving}
         self.register_outputs(
             {
                 "endpoints": {key: stack.endpoint for key, stack in self.regions.items()},
@@ -153,30 +179,79 @@ class Fleet(pulumi.ComponentResource):
                 child,
             )
 
-    def _grant_model_access(self, serving: ServingSpec) -> dict[str, pulumi.Output[str]]:
+    def _grant_model_access(self, serving: ServingSpec) -> None:
         """A read-only identity for the deployment's namespace in each of its clusters, scoped
-        to that region's copy; returns the URI each region's pods load."""
-        model = self._model(serving)
-        uris = {}
+        to that region's copy; records the grant and each served version's URI per region."""
+        self.weights[serving.name] = {}
+        self.model_readers[serving.name] = {}
         for region in self._spec.serving_regions(serving):
+            cluster = self.regions[region.region].cluster
+            models = [self._spec.model(serving.model, v) for v in serving.versions()]
             if region.cloud == "aws":
                 assert self.aws_storage is not None
-                cluster = self.regions[region.region].cluster
                 cluster.service_account_role(
                     f"{serving.name}-models",
                     namespace=serving.name,
                     service_account=MODEL_READER,
                     policy_json=self.aws_storage.reader_policy(region.region),
                 )
-                uris[region.region] = self.aws_storage.model_uri(region.region, model)
+                grant = cluster.pod_identity_associations[f"{serving.name}/{MODEL_READER}"]
+                storage = self.aws_storage
             else:
                 assert self.gcp_storage is not None
-                cluster = self.regions[region.region].cluster
-                self.gcp_storage.grant_reader(
+                grant = self.gcp_storage.grant_reader(
                     region.region, serving.name, MODEL_READER, cluster.workload_pool
                 )
-                uris[region.region] = self.gcp_storage.model_uri(region.region, model)
-        return uris
+                storage = self.gcp_storage
+            self.model_readers[serving.name][region.region] = grant
+            self.weights[serving.name][region.region] = {
+                m.version: storage.model_uri(region.region, m) for m in models
+            }
+
+    def _sync_api_key(self, region: RegionSpec) -> tuple[pulumi.Output[str], SecretSync]:
+        """The region's API-key secret in its cloud's store and the controller syncing it into
+        the cluster; returns the key's name in the store and the sync."""
+        stack = self.regions[region.region]
+        child = pulumi.ResourceOptions(parent=stack)
+        name = f"{self._name}-{region.key}-api-key"
+        cluster = stack.cluster
+        if isinstance(cluster, AwsCluster):
+            key = AwsApiKey(name, self._spec, region, cluster, child)
+            remote = key.secret.name
+        else:
+            key = GcpApiKey(name, self._spec, region, cluster, child)
+            remote = key.secret.secret_id
+        sync = SecretSync(
+            f"{self._name}-{region.key}-secret-sync",
+            SecretSyncArgs(provider=stack.provider, store=key.store, identity=[key.grant]),
+            child,
+        )
+        return remote, sync
+
+    def _serve(self, serving: ServingSpec) -> dict[str, ModelServer]:
+        """The model server of ``serving`` on each of its clusters, under the region's stack."""
+        servers = {}
+        for region in self._spec.serving_regions(serving):
+            stack = self.regions[region.region]
+            pool = self._spec.serving_pool(serving, region)
+            servers[region.region] = ModelServer(
+                f"{self._name}-{region.key}-{serving.name}",
+                ModelServerArgs(
+                    serving=serving,
+                    pool=pool,
+                    instance=region.instance_type_for(pool),
+                    models={v: self._spec.model(serving.model, v) for v in serving.versions()},
+                    weights=self.weights[serving.name][region.region],
+                    provider=stack.provider,
+                    api_key=self.secret_syncs[region.region][0],
+                    admit_from=_admitted_peers(region),
+                    weights_env=_weights_env(region),
+                    reader_grants=[self.model_readers[serving.name][region.region]],
+                    after=[self.secret_syncs[region.region][1].store],
+                ),
+                pulumi.ResourceOptions(parent=stack),
+            )
+        return servers
 
     def storage_outputs(self) -> dict[str, pulumi.Output[str] | None]:
         """Where models are published, and by whom: the primary bucket and writer identity."""
@@ -194,7 +269,26 @@ class Fleet(pulumi.ComponentResource):
             "writer": writer.email if writer is not None else None,
         }
 
-    def _model(self, serving: ServingSpec) -> ModelSpec:
-        return next(
-            m for m in self._spec.models if (m.name, m.version) == (serving.model, serving.version)
-        )
+
+def _admitted_peers(region: RegionSpec) -> list[dict]:
+    """Who may reach a model server: the regional gateway's data plane and the metrics scraper.
+
+    The gateway is a cloud load balancer sending straight to pod IPs: on AWS an ALB in the
+    region's public subnets, on GCP Google front ends and health checkers.
+    """
+    if region.cloud == "aws":
+        sources = [str(c) for c in subnet_layout(region.cidr, region.zones).public]
+    else:
+        sources = list(HEALTH_CHECK_RANGES)
+    scraper = {
+        "namespaceSelector": {
+            "matchLabels": {"kubernetes.io/metadata.name": METRICS_NAMESPACES[region.cloud]}
+        }
+    }
+    return [*({"ipBlock": {"cidr": cidr}} for cidr in sources), scraper]
+
+
+def _weights_env(region: RegionSpec) -> dict[str, str]:
+    """What the model streamer needs to reach the region's bucket: S3's region (Pod Identity
+    gives credentials, not a region); GCS needs nothing beside Workload Identity."""
+    return {"AWS_REGION": region.region} if region.cloud == "aws" else {}

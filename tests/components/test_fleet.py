@@ -52,12 +52,14 @@ def test_one_region_stack_with_network_and_cluster_per_region(prod):
     assert sorted(s.region for s in stacks) == PROD_REGIONS
     for stack in stacks:
         kinds = sorted(c.type for c in prod.children(stack))
-        network, cluster = (
-            ("llmfleet:aws:Network", "llmfleet:aws:Cluster")
+        network, cluster, api_key = (
+            ("llmfleet:aws:Network", "llmfleet:aws:Cluster", "llmfleet:aws:ApiKey")
             if stack.cloud == "aws"
-            else ("llmfleet:gcp:RegionNetwork", "llmfleet:gcp:Cluster")
+            else ("llmfleet:gcp:RegionNetwork", "llmfleet:gcp:Cluster", "llmfleet:gcp:ApiKey")
         )
-        assert kinds == sorted([network, cluster])
+        # Every region serves: its API key, the sync controller and the model server.
+        serving = [api_key, "llmfleet:k8s:ModelServer", "llmfleet:k8s:SecretSync"]
+        assert kinds == sorted([network, cluster, *serving])
 
 
 def test_gcp_regions_share_one_vpc_and_aws_only_fleets_have_none(prod, dev):
