@@ -36,6 +36,8 @@ from components.aws.karpenter import (
     interruption_queue_arn,
 )
 from components.aws.network import cluster_name
+from components.aws.storage import AwsModelStorage
+from components.contracts import ModelStore
 from components.k8s.kubeconfig import exec_kubeconfig
 from components.k8s.scheduling import system_node_labels
 from components.naming import fit_name
@@ -404,6 +406,21 @@ class AwsCluster(AwsComponent):
             )
         )
         return role
+
+    def grant_model_read(
+        self, name: str, namespace: str, service_account: str, store: ModelStore
+    ) -> pulumi.Resource:
+        """ServingCluster: a Pod Identity role for ``namespace/service_account`` that reads this
+        region's models in ``store`` only; returns the association pods wait for."""
+        if not isinstance(store, AwsModelStorage):
+            raise TypeError(
+                f"EKS cluster {self.cluster_name} reads models from AWS model storage, "
+                f"not {type(store).__name__}"
+            )
+        self.service_account_role(
+            name, namespace, service_account, policy_json=store.reader_policy(self._region)
+        )
+        return self.pod_identity_associations[f"{namespace}/{service_account}"]
 
     def _karpenter_controller_role(self) -> aws.iam.Role:
         """The controller's role: launch and remove nodes of this cluster only, read its

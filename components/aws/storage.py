@@ -24,11 +24,8 @@ import pulumi_aws as aws
 
 from components.aws import iam
 from components.aws.component import AwsComponent
+from components.model_layout import MODEL_PREFIX, model_uri
 from components.spec import FleetSpec, ModelSpec, RegionSpec
-
-MODEL_PREFIX = "models/"
-"""Where model versions live: ``models/<name>/<version>/``; replication, the writer and the
-readers are scoped to it."""
 
 KEY_DELETION_WINDOW_DAYS = 30
 """The longest window: a key scheduled for deletion by mistake can be recovered for 30 days."""
@@ -52,11 +49,6 @@ def bucket_name(fleet_name: str, account_id: str, region: str) -> str:
     or re-create it after a deletion, as they could with a predictable global name.
     """
     return f"{fleet_name}-models-{account_id}-{region}-an"
-
-
-def model_prefix(model: ModelSpec) -> str:
-    """The key prefix one model version lives under: ``models/<name>/<version>/``."""
-    return f"{MODEL_PREFIX}{model.name}/{model.version}/"
 
 
 @dataclass(frozen=True)
@@ -342,8 +334,15 @@ class AwsModelStorage(AwsComponent):
         """``s3://<region's bucket>/models/<name>/<version>/``: where pods in ``region`` load
         the model from."""
         return self._store_in(region).bucket.bucket.apply(
-            lambda bucket: f"s3://{bucket}/{model_prefix(model)}"
+            lambda bucket: model_uri("s3", bucket, model)
         )
+
+    def publishing(self) -> dict[str, pulumi.Output[str] | None]:
+        """The primary bucket and the writer role's ARN."""
+        return {
+            "primary_bucket": self.buckets[self.primary_region].bucket,
+            "writer": self.writer_role.arn,
+        }
 
     def reader_policy(self, region: str) -> pulumi.Output[str]:
         """The least-privilege policy for serving pods in ``region``: read its models only."""

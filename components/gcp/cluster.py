@@ -30,6 +30,8 @@ import pulumi_kubernetes as kubernetes
 
 from components import catalog
 from components.component import Component
+from components.contracts import ModelStore
+from components.gcp.storage import GcpModelStorage
 from components.k8s.kubeconfig import exec_kubeconfig
 from components.k8s.scheduling import (
     SYSTEM_POOL,
@@ -291,6 +293,23 @@ class GcpCluster(Component):
             for role in NODE_ROLES
         ]
         return account, grants
+
+    def grant_model_read(
+        self, name: str, namespace: str, service_account: str, store: ModelStore
+    ) -> pulumi.Resource:
+        """ServingCluster: let ``namespace/service_account`` of this cluster read the bucket
+        serving its region in ``store``, through Workload Identity Federation (the grant waits
+        for this cluster, whose first Workload Identity cluster creates the project's pool).
+        ``name`` is unused: the bucket grant is named by bucket, namespace and account, and
+        shared by the regions of a dual-region bucket."""
+        if not isinstance(store, GcpModelStorage):
+            raise TypeError(
+                f"GKE cluster {self._name} reads models from GCP model storage, "
+                f"not {type(store).__name__}"
+            )
+        return store.grant_reader(
+            self._region.region, namespace, service_account, self.workload_pool
+        )
 
     # --- the cluster ----------------------------------------------------------------------
 

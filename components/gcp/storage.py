@@ -12,14 +12,14 @@ only the project's Cloud Storage service agent may use that key. Buckets have un
 bucket-level access, enforced public access prevention, versioning and soft delete, and they,
 their keys and key rings are protected in every environment: weights are state.
 
-When the fleet's primary copy lives on AWS (``AwsSource``), another Storage Transfer Service job
-copies ``models/`` from the S3 primary into the GCP primary bucket. It authenticates with an AWS
-role that trusts only this project's Storage Transfer service agent through web identity
-federation, so no long-lived AWS key exists anywhere (``AwsTransferSourceRole``).
+When the fleet's primary copy lives on another cloud, the GCP primary bucket is filled from there
+(``components.transfer`` composes the S3 -> GCS job through ``fill_primary_from_s3``) and no GCP
+identity publishes models.
 
-Objects live under ``models/<name>/<version>/`` (``model_path``). Kubernetes service accounts
-get read access to the bucket serving their region through Workload Identity Federation for GKE
-(``GcpModelStorage.grant_reader``); one service account publishes to the primary bucket.
+Objects live under ``models/<name>/<version>/`` (``components.model_layout``). Kubernetes service
+accounts get read access to the bucket serving their region through Workload Identity Federation
+for GKE (``GcpModelStorage.grant_reader``, which ``GcpCluster.grant_model_read`` calls); one
+service account publishes to the primary bucket.
 """
 
 from __future__ import annotations
@@ -30,16 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from components.aws import iam
 from components.component import Component
+from components.model_layout import MODEL_PREFIX, model_uri
 from components.naming import autonamed
 from components.spec import FleetSpec, ModelSpec, RegionSpec
-
-MODEL_PREFIX = "models/"
-"""Where model weights live in every bucket; the only prefix the transfer jobs copy."""
 
 KEY_ROTATION_PERIOD = "7776000s"
 """90 days: new key versions encrypt new objects; old versions stay to decrypt what they wrote."""
@@ -222,11 +218,6 @@ def _dual_region(first: str, second: str) -> BucketPlacement | None:
     return None
 
 
-def model_path(model: ModelSpec) -> str:
-    """``models/<name>/<version>/``: where a model version's files live in every bucket."""
-    return f"{MODEL_PREFIX}{model.name}/{model.version}/"
-
-
 def workload_identity_principal(
     workload_pool: str, project_number: str, namespace: str, service_account: str
 ) -> str:
@@ -269,7 +260,7 @@ class ModelBucket(Component):
         # Key rings and keys can never be deleted in GCP and the bucket holds the weights:
         # protected whatever the environment. Auto-naming keeps a recreated stack clear of the
         # remains of an earlier one.
-        protected = pulumi.ResourceOptions(parent=self, protect=True)
+        protected = self._child(protect=True)
         self.key_ring = gcp.kms.KeyRing(
             autonamed(f"{name}-keyring"),
             project=fleet.gcp_project,
@@ -291,7 +282,7 @@ class ModelBucket(Component):
             crypto_key_id=self.key.id,
             role=STORAGE_AGENT_KEY_ROLE,
             member=pulumi.Output.concat("serviceAccount:", args.storage_agent_email),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         self.bucket = gcp.storage.Bucket(
             autonamed(name),
@@ -332,7 +323,7 @@ class ModelBucket(Component):
             force_destroy=False,
             labels=fleet.labels(),
             # Creating the bucket with a default key the agent cannot use yet would fail.
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[agent_grant]),
+            opts=self._child(protect=True, depends_on=[agent_grant]),
         )
         self.register_outputs(
             {"bucket_name": self.bucket.name, "key_id": self.key.id, "location": placement.location}
@@ -356,110 +347,6 @@ def _lifecycle_rules(noncurrent_version_days: int) -> list[gcp.storage.BucketLif
     ]
 
 
-# --- the AWS side of a cross-cloud copy ------------------------------------------------------
-
-
-@dataclass
-class AwsSource:
-    """The fleet's primary model bucket on AWS, copied into the GCP primary bucket."""
-
-    bucket_name: pulumi.Input[str]
-    """Name of the S3 bucket holding ``models/``."""
-    bucket_arn: pulumi.Input[str]
-    """Its ARN, which the transfer role's read policy is scoped to."""
-    kms_key_arn: pulumi.Input[str]
-    """The KMS key its objects are encrypted with (SSE-KMS); the role decrypts through S3 only."""
-    region: str
-    """Its AWS region, e.g. ``us-east-1``."""
-
-
-@dataclass
-class AwsTransferSourceRoleArgs:
-    fleet: FleetSpec
-    """The fleet: its tags."""
-    source: AwsSource
-    """The S3 bucket and key the role may read."""
-    transfer_subject_id: pulumi.Input[str]
-    """Subject id of the project's Storage Transfer service agent
-    (``gcp.storage.get_transfer_project_service_account``), the only identity trusted."""
-
-
-class AwsTransferSourceRole(pulumi.ComponentResource):
-    """An AWS role Storage Transfer Service assumes with its Google identity to read ``models/``.
-
-    IAM is global on AWS: the role takes no region.
-    """
-
-    role: aws.iam.Role
-    policy: aws.iam.RolePolicy
-
-    def __init__(
-        self,
-        name: str,
-        args: AwsTransferSourceRoleArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("llmfleet:gcp:AwsTransferSourceRole", name, None, opts)
-        source = args.source
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            description="Storage Transfer Service copying models/ to GCS",
-            assume_role_policy=pulumi.Output.from_input(args.transfer_subject_id).apply(
-                transfer_trust_policy
-            ),
-            tags={**args.fleet.labels(), "Name": f"{name}-role"},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-read-models",
-            role=self.role.id,
-            policy=pulumi.Output.all(source.bucket_arn, source.kms_key_arn).apply(
-                lambda arns: source_read_policy(arns[0], arns[1], source.region)
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"role_arn": self.role.arn})
-
-
-def transfer_trust_policy(subject_id: str) -> str:
-    """Trust only the Storage Transfer service agent of one project, by its Google subject id."""
-    return iam.trust_policy(
-        {"Federated": "accounts.google.com"},
-        "sts:AssumeRoleWithWebIdentity",
-        {"StringEquals": {"accounts.google.com:sub": subject_id}},
-    )
-
-
-def source_read_policy(bucket_arn: str, kms_key_arn: str, region: str) -> str:
-    """List the bucket, read ``models/`` and decrypt it through S3: nothing else.
-
-    Storage Transfer Service always asks for the bucket's location; listing shows object names
-    outside ``models/`` but never their content.
-    """
-    objects = f"{bucket_arn}/{MODEL_PREFIX}*"
-    return iam.policy_document(
-        {
-            "Sid": "ListModelBucket",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-            "Resource": bucket_arn,
-        },
-        {
-            "Sid": "ReadModels",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": objects,
-        },
-        {
-            "Sid": "DecryptModelsThroughS3",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": kms_key_arn,
-            "Condition": iam.kms_through_s3(region, bucket_arn, objects),
-        },
-    )
-
-
 # --- the fleet's GCP model storage -----------------------------------------------------------
 
 
@@ -470,8 +357,9 @@ class GcpModelStorageArgs:
     regions: list[RegionSpec]
     """The fleet's GCP serving regions. The first one's bucket is the GCP primary: publishers
     write to it (or the AWS primary copies into it) and the other buckets sync from it."""
-    source: AwsSource | None = None
-    """The fleet's primary model bucket when it lives on AWS; none when the primary is on GCP."""
+    filled_from_another_cloud: bool = False
+    """Whether the fleet's primary copy lives on another cloud and fills the GCP primary bucket
+    (``fill_primary_from_s3``); then no GCP identity publishes models."""
 
 
 class GcpModelStorage(Component):
@@ -485,11 +373,11 @@ class GcpModelStorage(Component):
     keys: dict[str, gcp.kms.CryptoKey]
     """Each bucket's CMEK key, by bucket key."""
     primary_bucket: gcp.storage.Bucket
+    resource_name: str
+    """This component's name, which its children's names start with."""
     transfer_jobs: dict[str, gcp.storage.TransferJob]
-    """The job filling each bucket that is not the primary (and the primary from AWS), by the
-    key of the bucket it writes to."""
-    source_role: aws.iam.Role | None
-    """The AWS role the cross-cloud job assumes; none without an AWS source."""
+    """The job filling each bucket that is not the primary (and the primary from another
+    cloud), by the key of the bucket it writes to."""
     writer: gcp.serviceaccount.Account | None
     """The identity that publishes models to the primary bucket; none when the primary copy is
     on AWS, where models are published, so the GCP buckets stay pure replicas."""
@@ -501,6 +389,7 @@ class GcpModelStorage(Component):
         fleet = args.fleet
         _check_regions(fleet, args.regions)
         self._name = name
+        self.resource_name = name
         self._fleet = fleet
         self._project = fleet.gcp_project
         self.placements = plan_buckets([r.region for r in args.regions])
@@ -513,7 +402,7 @@ class GcpModelStorage(Component):
                 ModelBucketArgs(
                     fleet=fleet, placement=p, storage_agent_email=storage_agent.email_address
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child(),
             )
             for p in self.placements
         }
@@ -527,10 +416,13 @@ class GcpModelStorage(Component):
         self.primary_bucket = primary.bucket
         self._readers: dict[tuple[str, str, str], gcp.storage.BucketIAMMember] = {}
         self.transfer_jobs = {}
-        self.source_role = None
-        if args.source is not None or replicas:
-            self._sync(primary, replicas, args.source)
-        self.writer = self._writer(primary) if args.source is None else None
+        self._primary = primary
+        self._primary_grants: list[gcp.storage.BucketIAMMember] = []
+        self._transfer_agent: pulumi.Output | None = None
+        self._filled = args.filled_from_another_cloud
+        if args.filled_from_another_cloud or replicas:
+            self._sync(primary, replicas, args.filled_from_another_cloud)
+        self.writer = None if args.filled_from_another_cloud else self._writer(primary)
         self._project_number = gcp.organizations.get_project_output(
             project_id=self._project, opts=self._invoke()
         ).number
@@ -580,9 +472,54 @@ class GcpModelStorage(Component):
 
     def model_uri(self, region: str, model: ModelSpec) -> pulumi.Output[str]:
         """``gs://<bucket serving region>/models/<name>/<version>/``."""
-        return pulumi.Output.concat("gs://", self._home(region).bucket.name, "/", model_path(model))
+        return self._home(region).bucket.name.apply(lambda bucket: model_uri("gs", bucket, model))
+
+    def publishing(self) -> dict[str, pulumi.Output[str] | None]:
+        """The primary bucket and the writer's email (none when filled from another cloud)."""
+        return {
+            "primary_bucket": self.primary_bucket.name,
+            "writer": self.writer.email if self.writer is not None else None,
+        }
+
+    @property
+    def transfer_subject_id(self) -> pulumi.Output[str]:
+        """Google subject id of the project's Storage Transfer service agent: what a source on
+        another cloud trusts (web identity federation, no long-lived key)."""
+        return self._filled_agent().subject_id
+
+    def fill_primary_from_s3(
+        self,
+        *,
+        bucket_name: pulumi.Input[str],
+        region: str,
+        role_arn: pulumi.Input[str],
+        depends_on: Sequence[pulumi.Resource],
+    ) -> gcp.storage.TransferJob:
+        """The hourly job copying ``models/`` of an S3 bucket into the GCP primary bucket,
+        assuming ``role_arn`` (``depends_on``: the role and its permissions)."""
+        self._filled_agent()
+        primary = self._primary
+        job = self._transfer_job(
+            primary,
+            description=f"llmfleet {self._fleet.name}: {MODEL_PREFIX} from AWS "
+            f"{region} to {primary.placement.key}",
+            aws_s3_data_source=gcp.storage.TransferJobTransferSpecAwsS3DataSourceArgs(
+                bucket_name=bucket_name, path=MODEL_PREFIX, role_arn=role_arn
+            ),
+            depends_on=[*self._primary_grants, *depends_on],
+        )
+        self.transfer_jobs[primary.placement.key] = job
+        return job
 
     # --- internals --------------------------------------------------------------------------
+
+    def _filled_agent(self) -> pulumi.Output:
+        if not self._filled or self._transfer_agent is None:
+            raise ValueError(
+                f"{self._name}: the GCP primary is filled from another cloud only with "
+                "GcpModelStorageArgs.filled_from_another_cloud"
+            )
+        return self._transfer_agent
 
     def _home(self, region: str) -> ModelBucket:
         if region not in self._home_of_region:
@@ -592,36 +529,18 @@ class GcpModelStorage(Component):
             )
         return self._home_of_region[region]
 
-    def _sync(self, primary: ModelBucket, replicas: list[ModelBucket], source: AwsSource | None):
-        # One hub: AWS egress is paid once, into the GCP primary, which feeds the other buckets.
-        agent = gcp.storage.get_transfer_project_service_account_output(
+    def _sync(self, primary: ModelBucket, replicas: list[ModelBucket], filled: bool) -> None:
+        # One hub: another cloud's egress is paid once, into the GCP primary, which feeds the
+        # other buckets.
+        self._transfer_agent = gcp.storage.get_transfer_project_service_account_output(
             project=self._project, opts=self._invoke()
         )
-        agent_member = pulumi.Output.concat("serviceAccount:", agent.email)
-        # Filled from AWS, the primary is a sink too; the sink roles cover reading it.
-        primary_grants = self._grant_agent(
-            primary, agent_member, TRANSFER_SINK_ROLES if source else TRANSFER_SOURCE_ROLES
+        agent_member = pulumi.Output.concat("serviceAccount:", self._transfer_agent.email)
+        # Filled from another cloud, the primary is a sink too; the sink roles cover reading it.
+        self._primary_grants = self._grant_agent(
+            primary, agent_member, TRANSFER_SINK_ROLES if filled else TRANSFER_SOURCE_ROLES
         )
-        if source is not None:
-            access = AwsTransferSourceRole(
-                f"{self._name}-aws-source",
-                AwsTransferSourceRoleArgs(
-                    fleet=self._fleet, source=source, transfer_subject_id=agent.subject_id
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.source_role = access.role
-            self.transfer_jobs[primary.placement.key] = self._transfer_job(
-                primary,
-                description=f"llmfleet {self._fleet.name}: {MODEL_PREFIX} from AWS "
-                f"{source.region} to {primary.placement.key}",
-                aws_s3_data_source=gcp.storage.TransferJobTransferSpecAwsS3DataSourceArgs(
-                    bucket_name=source.bucket_name,
-                    path=MODEL_PREFIX,
-                    role_arn=access.role.arn,
-                ),
-                depends_on=[*primary_grants, access.role, access.policy],
-            )
+        primary_grants = self._primary_grants
         for replica in replicas:
             self.transfer_jobs[replica.placement.key] = self._transfer_job(
                 replica,
@@ -714,7 +633,7 @@ class GcpModelStorage(Component):
             account_id=f"{self._fleet.name}-model-writer",
             display_name=f"llmfleet {self._fleet.name} model publisher",
             description=f"Publishes model weights to {MODEL_PREFIX} of the primary model bucket",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         for role in WRITER_ROLES:
             gcp.storage.BucketIAMMember(

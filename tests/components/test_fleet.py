@@ -7,6 +7,7 @@ import json
 import pulumi
 import pytest
 
+from components.contracts import ServingCluster
 from components.fleet import MODEL_READER, Fleet
 from components.spec import parse_fleet
 from llmfleet.recorder import record
@@ -33,6 +34,22 @@ def build(config: dict):
         fleet = Fleet(spec.name, spec)
         pulumi.export("uris", fleet.model_uris)
         pulumi.export("storage", fleet.storage_outputs())
+        pulumi.export(
+            "access",
+            {
+                f"{serving}/{region}": {
+                    "uri": access.uri,
+                    "namespace": access.namespace,
+                    "service_account": access.service_account,
+                    "grant": access.grant.urn,
+                    "clusters_are_serving_clusters": all(
+                        isinstance(stack.cluster, ServingCluster)
+                        for stack in fleet.regions.values()
+                    ),
+                }
+                for (serving, region), access in fleet.model_access.items()
+            },
+        )
 
     return record(program)
 
@@ -157,3 +174,58 @@ def test_dev_fleet_publishes_to_its_single_bucket(dev):
 
 def _listed(value) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+# --- model access: what a serving deployment depends on ------------------------------------
+
+
+def test_model_access_gives_each_deployment_region_its_uri_identity_and_grant(prod):
+    access = prod.exports["access"]
+    assert sorted(access) == [f"chat/{region}" for region in PROD_REGIONS]
+    for key, entry in access.items():
+        region = key.split("/")[1]
+        assert entry["uri"] == prod.exports["uris"]["chat"][region]
+        assert (entry["namespace"], entry["service_account"]) == ("chat", MODEL_READER)
+        assert entry["clusters_are_serving_clusters"] is True
+        grant = prod.by_urn[entry["grant"]]
+        # The resource after which pods may read: Pod Identity on EKS, the bucket grant on GKE.
+        expected = {
+            "aws": "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+            "gcp": "gcp:storage/bucketIAMMember:BucketIAMMember",
+        }[grant.cloud]
+        assert grant.type == expected
+        if grant.cloud == "aws":
+            assert (grant.inputs["namespace"], grant.inputs["serviceAccount"]) == (
+                "chat",
+                MODEL_READER,
+            )
+        else:
+            assert f"/subject/ns/chat/sa/{MODEL_READER}" in grant.inputs["member"]
+
+
+def test_a_cluster_refuses_another_clouds_model_store(run, prod_fleet):
+    from components.aws.storage import AwsModelStorage, AwsModelStorageArgs
+    from components.gcp.cloud import GcpCloud
+
+    def program() -> None:
+        gcp_region = prod_fleet.regions_of("gcp")[0]
+        aws_regions = prod_fleet.regions_of("aws")
+        cloud = GcpCloud()
+        vpc = cloud.fleet_network("vpc", prod_fleet, pulumi.ResourceOptions())
+        parts = cloud.region("r", prod_fleet, gcp_region, vpc, pulumi.ResourceOptions())
+        store = AwsModelStorage("s3", AwsModelStorageArgs(prod_fleet, primary=aws_regions[0]))
+        with pytest.raises(TypeError, match="reads models from GCP model storage, not Aws"):
+            parts.cluster.grant_model_read("x", "chat", MODEL_READER, store)
+
+    run(program)
+
+
+def test_a_serving_deployment_naming_an_unknown_model_is_an_error(run, prod_fleet):
+    spec = parse_fleet(with_serving(PROD_FLEET))
+    spec.models.clear()  # past validation: the fleet still refuses it with a message
+
+    def program() -> None:
+        with pytest.raises(ValueError, match=r"names model llama v1, which fleet\.models"):
+            Fleet(spec.name, spec)
+
+    run(program)

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from components.gcp.storage import (
     CONFIGURABLE_DUAL_REGIONS,
     PREDEFINED_DUAL_REGIONS,
-    AwsSource,
     GcpModelStorage,
     GcpModelStorageArgs,
     first_transfer_date,
     plan_buckets,
 )
 from components.spec import FleetSpec, ModelSpec, parse_fleet
+from components.transfer import AwsSource, copy_s3_to_gcs
 from llmfleet.mock_outputs import gcp as gcp_mocks
 
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -70,8 +70,15 @@ def build(fleet: FleetSpec, source: AwsSource | None = None) -> None:
     """The fleet's GCP model storage, a reader in every region (its pool read from a stand-in
     for the serving cluster), each region's model URI."""
     storage = GcpModelStorage(
-        NAME, GcpModelStorageArgs(fleet=fleet, regions=fleet.regions_of("gcp"), source=source)
+        NAME,
+        GcpModelStorageArgs(
+            fleet=fleet,
+            regions=fleet.regions_of("gcp"),
+            filled_from_another_cloud=source is not None,
+        ),
     )
+    if source is not None:
+        copy_s3_to_gcs(fleet, source, storage)
     cluster = gcp.container.Cluster(
         SERVING_CLUSTER,
         project=fleet.gcp_project,
