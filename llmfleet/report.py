@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from components import catalog
-from components.spec import SYSTEM_POOL
+from components.spec import SYSTEM_POOL, GpuPoolSpec, RegionSpec
 from llmfleet.costs import budget_summary
 from llmfleet.plan import Plan
 from llmfleet.recorder import RecordedResource
@@ -59,30 +59,57 @@ def type_counts(plan: Plan) -> Table:
     return table
 
 
+def _zones(region: RegionSpec, zones: tuple[str, ...]) -> str:
+    """Zones by their letter (``a, c``): the region is in the first column."""
+    return ", ".join(zone.removeprefix(region.region).lstrip("-") for zone in zones)
+
+
+def _pool_zones(region: RegionSpec, pool: GpuPoolSpec) -> str:
+    """Where a pool's nodes run; on AWS also the zone IDs offering its type, where known
+    (zone names map to other physical zones in every account)."""
+    zones = _zones(region, region.pool_zones(pool))
+    offered = region.instance_type_for(pool).zones_in(region.region)
+    if region.cloud == "aws" and offered:
+        ids = ", ".join(zone_id.split("-")[-1] for zone_id in offered)
+        return f"{zones} (zone IDs {ids})"
+    return zones
+
+
+def _capacity(region: RegionSpec, pool: GpuPoolSpec) -> str:
+    capacity = pool.capacity or "on-demand"
+    if pool.reservation is not None:
+        capacity = f"{capacity} {pool.reservation}"
+    fallback = pool.capacity in ("spot", "reservation") and pool.on_demand_fallback
+    if fallback and region.cloud == "aws":
+        capacity += ", on-demand fallback"
+    return capacity
+
+
 def node_pools(plan: Plan) -> Table:
-    """Every cluster's node pools with the instance / machine type they resolved to."""
+    """Every cluster's node pools with the instance / machine type they resolved to, their
+    zones and how their nodes are obtained."""
     table = Table(title="node pools", show_edge=False)
-    for column in ("cloud / region", "pool", "accelerators", "type", "nodes", "capacity"):
+    columns = ("cloud / region", "pool", "accelerators", "type", "nodes", "capacity", "zones")
+    for column in columns:
         table.add_column(column)
     for region in plan.stack.fleet.regions:
         where = f"{region.cloud} {region.region}"
         system = region.cluster.system_pool
         system_type = system.instance_type or catalog.default_system_instance_type(region.cloud)
         nodes = f"{system.min_nodes}-{system.max_nodes}"
-        table.add_row(where, SYSTEM_POOL, "-", system_type, nodes, "on-demand")
+        zones = _zones(region, region.zone_names)
+        table.add_row(where, SYSTEM_POOL, "-", system_type, nodes, "on-demand", zones)
         for pool in region.cluster.gpu_pools:
             chosen = region.instance_type_for(pool)
             low, high = region.pool_nodes(pool)  # a multi-host TPU slice is all its hosts
-            capacity = "spot" if pool.spot else "on-demand"
-            if pool.spot and pool.on_demand_fallback and region.cloud == "aws":
-                capacity = "spot, on-demand fallback"
             table.add_row(
                 where,
                 pool.name,
                 f"{chosen.accelerator_count} x {chosen.accelerator}",
                 chosen.name,
                 f"{low}-{high}",
-                capacity,
+                _capacity(region, pool),
+                _pool_zones(region, pool),
             )
     return table
 

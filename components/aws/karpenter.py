@@ -98,6 +98,11 @@ INTERRUPTION_EVENTS = {
     "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
     "instance-state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
     "scheduled-change": ("aws.health", "AWS Health Event"),
+    # Interruptible capacity reservations and ending capacity blocks reclaim their instances.
+    "capacity-reservation-interruption": (
+        "aws.ec2",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+    ),
 }
 """EventBridge rules feeding the interruption queue: rule suffix -> (source, detail-type)."""
 EVENT_RULE_NAME_MAX_LENGTH = 64
@@ -113,10 +118,18 @@ def interruption_queue_arn(partition: str, account_id: str, region: str, cluster
 
 
 def capacity_types(pool: GpuPoolSpec) -> list[str]:
-    """Karpenter capacity types; with both allowed it launches Spot and falls back to on-demand."""
-    if not pool.spot:
+    """Karpenter capacity types of the pool's capacity kind. With two allowed, Karpenter takes
+    the first (reserved or Spot) while it lasts and falls back to on-demand."""
+    if pool.capacity == "capacity-block":
+        return ["reserved"]
+    first = {"spot": "spot", "reservation": "reserved"}.get(pool.capacity)
+    if first is None:
         return ["on-demand"]
-    return ["spot", "on-demand"] if pool.on_demand_fallback else ["spot"]
+    return [first, "on-demand"] if pool.on_demand_fallback else [first]
+
+
+def _requirement(key: str, values: list[str]) -> dict[str, Any]:
+    return {"key": key, "operator": "In", "values": values}
 
 
 def root_volume_gib(instance: catalog.InstanceType) -> int:
@@ -127,6 +140,27 @@ def root_volume_gib(instance: catalog.InstanceType) -> int:
 
 def _quantity_gib(gib: float) -> str:
     return f"{int(gib)}Gi" if float(gib).is_integer() else f"{round(gib * 1024)}Mi"
+
+
+def node_requirements(
+    pool: GpuPoolSpec, region: RegionSpec, instance: catalog.InstanceType
+) -> list[dict[str, Any]]:
+    """What every node of the pool must be: its type and capacity, in the cluster's zones and,
+    where the catalog knows them, in the zone IDs offering the type (zone names map to other
+    physical zones in every account; zone IDs do not)."""
+    requirements = [
+        _requirement("node.kubernetes.io/instance-type", [instance.name]),
+        _requirement("karpenter.sh/capacity-type", capacity_types(pool)),
+        _requirement("topology.kubernetes.io/zone", list(region.zone_names)),
+    ]
+    offered = instance.zones_in(region.region)
+    if offered:
+        requirements.append(_requirement("topology.k8s.aws/zone-id", list(offered)))
+    if pool.capacity == "capacity-block":
+        requirements.append(
+            _requirement("karpenter.k8s.aws/capacity-reservation-type", ["capacity-block"])
+        )
+    return requirements
 
 
 def node_pool_spec(
@@ -142,23 +176,7 @@ def node_pool_spec(
                     "kind": "EC2NodeClass",
                     "name": pool.name,
                 },
-                "requirements": [
-                    {
-                        "key": "node.kubernetes.io/instance-type",
-                        "operator": "In",
-                        "values": [instance.name],
-                    },
-                    {
-                        "key": "karpenter.sh/capacity-type",
-                        "operator": "In",
-                        "values": capacity_types(pool),
-                    },
-                    {
-                        "key": "topology.kubernetes.io/zone",
-                        "operator": "In",
-                        "values": list(region.zone_names),
-                    },
-                ],
+                "requirements": node_requirements(pool, region, instance),
                 "taints": [accelerator_taint("gpu")],
             },
         },
@@ -184,8 +202,10 @@ def node_class_spec(
     node_role_name: pulumi.Input[str],
     volume_kms_key_arn: pulumi.Input[str],
     tags: dict[str, str],
+    reservation: str | None = None,
 ) -> dict[str, Any]:
-    """The ``karpenter.k8s.aws/v1`` EC2NodeClass spec for nodes of one instance type."""
+    """The ``karpenter.k8s.aws/v1`` EC2NodeClass spec for nodes of one instance type, launched
+    into the EC2 capacity reservation or capacity block ``reservation`` where given."""
     discovery = [{"tags": {DISCOVERY_TAG: cluster_name}}]
     spec: dict[str, Any] = {
         "role": node_role_name,
@@ -215,6 +235,8 @@ def node_class_spec(
     }
     if instance.local_nvme_gib > 0:
         spec["instanceStorePolicy"] = "RAID0"
+    if reservation is not None:
+        spec["capacityReservationSelectorTerms"] = [{"id": reservation}]
     return spec
 
 
@@ -241,8 +263,8 @@ def controller_policy(
     node_role_arn: str,
 ) -> str:
     """The Karpenter controller's permissions, after the upstream CloudFormation policies of
-    ``KARPENTER_VERSION``, less launching into capacity reservations and placement groups (no
-    pool selects them) and zonal shift (off by default).
+    ``KARPENTER_VERSION``, less launching into placement groups (no pool selects them) and
+    zonal shift (off by default).
 
     Everything it creates must carry the cluster's ownership tags, everything it deletes must
     already carry them, it reads only its own region, and it passes only the node role.
@@ -280,6 +302,8 @@ def controller_policy(
                 f"{ec2}::snapshot/*",
                 f"{ec2}:*:security-group/*",
                 f"{ec2}:*:subnet/*",
+                # Pools with capacity reservation or capacity-block launch into their reservation.
+                f"{ec2}:*:capacity-reservation/*",
             ],
         ),
         _statement(
@@ -540,6 +564,8 @@ class Karpenter(AwsComponent):
                 "clusterName": self._args.cluster_name,
                 "clusterEndpoint": self._args.cluster_endpoint,
                 "interruptionQueue": self.interruption_queue.name,
+                # Launches into EC2 capacity reservations and capacity blocks ("reserved").
+                "featureGates": {"reservedCapacity": True},
             },
             "serviceAccount": {"create": True, "name": KARPENTER_SERVICE_ACCOUNT},
             "replicas": KARPENTER_REPLICAS,
@@ -572,6 +598,7 @@ class Karpenter(AwsComponent):
                 self._args.node_role_name,
                 self._args.node_volume_key_arn,
                 self._labels,
+                reservation=pool.reservation,
             ),
             opts=self._k8s(depends_on=[self.release]),
         )

@@ -134,6 +134,28 @@ def _taint(kind: AcceleratorKind) -> gcp.container.NodePoolNodeConfigTaintArgs:
     )
 
 
+RESERVATION_NAME_KEY = "compute.googleapis.com/reservation-name"
+"""Reservation affinity key that names one specific reservation."""
+
+
+def _capacity_settings(pool: GpuPoolSpec) -> dict:
+    """Node settings of the pool's capacity kind (spec ``capacity``)."""
+    settings: dict = {"spot": pool.capacity == "spot"}
+    if pool.capacity == "flex-start":
+        # Dynamic Workload Scheduler: nodes when capacity frees up, never from a reservation.
+        settings["flex_start"] = True
+        settings["reservation_affinity"] = gcp.container.NodePoolNodeConfigReservationAffinityArgs(
+            consume_reservation_type="NO_RESERVATION"
+        )
+    elif pool.capacity == "reservation":
+        settings["reservation_affinity"] = gcp.container.NodePoolNodeConfigReservationAffinityArgs(
+            consume_reservation_type="SPECIFIC_RESERVATION",
+            key=RESERVATION_NAME_KEY,
+            values=[pool.reservation],
+        )
+    return settings
+
+
 def _kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
     """A kubeconfig that asks gke-gcloud-auth-plugin for short-lived tokens on every call."""
     return exec_kubeconfig(
@@ -497,10 +519,10 @@ class GcpCluster(Component):
             ),
             node_config=self._node_config(
                 machine_type=machine.name,
-                spot=pool.spot,
                 disk_type=_boot_disk_type(machine),
                 disk_size_gb=_boot_disk_gb(machine),
                 labels=pool_node_labels(pool.name, machine.accelerator),
+                **_capacity_settings(pool),
                 **self._accelerator_settings(machine),
             ),
         )
@@ -537,8 +559,9 @@ class GcpCluster(Component):
         return settings
 
     def _gpu_placement(self, pool: GpuPoolSpec) -> dict:
-        """Spread over the region's zones, scaling on whichever zone has capacity."""
-        zones = list(self._region.zone_names)
+        """Spread over the cluster's zones that offer the machine type (GKE refuses a pool when
+        one of its locations lacks it), scaling in whichever zone has capacity."""
+        zones = list(self._region.pool_zones(pool))
         return {
             "node_locations": zones,
             "initial_node_count": _per_zone(pool.min_nodes, len(zones)),
@@ -551,7 +574,7 @@ class GcpCluster(Component):
         }
 
     def _tpu_placement(self, pool: GpuPoolSpec, machine: catalog.InstanceType) -> dict:
-        """A compact slice in the region's first zone.
+        """A compact slice in the first cluster zone that offers the TPU type.
 
         A single-host slice scales like any pool. A multi-host slice is provisioned and
         repaired as one unit, so its size is the host count of its topology and the pool's
@@ -559,7 +582,7 @@ class GcpCluster(Component):
         """
         topology = pool.tpu_topology or machine.tpu_topology
         placement = {
-            "node_locations": [self._region.zone_names[0]],
+            "node_locations": list(self._region.pool_zones(pool)),
             "placement_policy": gcp.container.NodePoolPlacementPolicyArgs(
                 type="COMPACT", tpu_topology=topology
             ),

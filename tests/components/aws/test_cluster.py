@@ -19,7 +19,13 @@ from components.aws.cluster import (
     AwsClusterArgs,
     system_ami_type,
 )
-from components.aws.karpenter import KARPENTER_VERSION, capacity_types, root_volume_gib
+from components.aws.karpenter import (
+    KARPENTER_VERSION,
+    capacity_types,
+    node_class_spec,
+    node_requirements,
+    root_volume_gib,
+)
 from components.k8s.nvidia import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN
 from components.spec import GpuPoolSpec, parse_fleet
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
@@ -536,6 +542,8 @@ def test_eventbridge_forwards_every_interruption_signal_to_the_queue(prod):
         "EC2 Instance Rebalance Recommendation": ["aws.ec2"],
         "EC2 Instance State-change Notification": ["aws.ec2"],
         "AWS Health Event": ["aws.health"],
+        # Upstream's rule for reclaimed capacity-reservation and capacity-block instances.
+        "EC2 Capacity Reservation Instance Interruption Warning": ["aws.ec2"],
     }
 
 
@@ -606,6 +614,7 @@ def test_karpenter_chart_is_pinned_and_configured_for_this_cluster(prod):
         "clusterName": "llm-prod-us-east-1",
         "clusterEndpoint": prod.outputs(CLUSTER)["endpoint"],
         "interruptionQueue": prod.outputs(QUEUE)["name"],
+        "featureGates": {"reservedCapacity": True},
     }
     assert values["serviceAccount"] == {"create": True, "name": "karpenter"}
     assert values["replicas"] == 2
@@ -664,6 +673,51 @@ def test_node_pools_pin_the_catalog_instance_type_in_the_region_zones(prod):
         assert zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 
+def test_pools_of_zonal_types_launch_only_in_zone_ids_offering_them(prod):
+    # Zone names map to other physical zones in every account; zone IDs do not.
+    offered = catalog.instance_type("aws", "p5.48xlarge").zones_in(REGION)
+    assert requirement(node_pool(prod, "h100"), "topology.k8s.aws/zone-id") == list(offered)
+    # G types carry no per-zone data in the catalog: Karpenter finds their zones itself.
+    requirements = node_pool(prod, "l4")["spec"]["template"]["spec"]["requirements"]
+    assert "topology.k8s.aws/zone-id" not in {r["key"] for r in requirements}
+
+
+RESERVATION_ID = "cr-0123456789abcdef0"
+
+
+def reserved_pool(prod: Built, capacity: str) -> tuple[GpuPoolSpec, catalog.InstanceType]:
+    pool = GpuPoolSpec(
+        name="h200",
+        accelerator="nvidia-h200",
+        count=8,
+        capacity=capacity,
+        reservation=RESERVATION_ID,
+    )
+    return pool, catalog.instance_type("aws", "p5en.48xlarge")
+
+
+@pytest.mark.parametrize("capacity", ["reservation", "capacity-block"])
+def test_reserved_pools_launch_into_their_ec2_reservation(prod, capacity):
+    pool, instance = reserved_pool(prod, capacity)
+    spec = node_class_spec(instance, "c", "role", "key", {}, reservation=pool.reservation)
+    assert spec["capacityReservationSelectorTerms"] == [{"id": RESERVATION_ID}]
+    requirements = {r["key"]: r["values"] for r in node_requirements(pool, prod.region, instance)}
+    assert requirements["karpenter.sh/capacity-type"][0] == "reserved"
+    assert requirements["topology.k8s.aws/zone-id"] == ["use1-az2"]
+    blocks = requirements.get("karpenter.k8s.aws/capacity-reservation-type")
+    assert blocks == (["capacity-block"] if capacity == "capacity-block" else None)
+
+
+def test_unreserved_node_classes_select_no_reservation(prod):
+    assert "capacityReservationSelectorTerms" not in node_class(prod, "h100")["spec"]
+
+
+def test_karpenter_may_launch_into_capacity_reservations_of_its_region(prod):
+    controller = policy(prod.one(ROLE_POLICY, "c-karpenter-controller"))
+    launch = statement(controller, "AllowScopedEC2InstanceAccessActions")
+    assert f"arn:aws:ec2:{REGION}:*:capacity-reservation/*" in launch["Resource"]
+
+
 def test_capacity_type_follows_the_spot_setting(prod, dev):
     assert requirement(node_pool(prod, "l4"), "karpenter.sh/capacity-type") == [
         "spot",
@@ -673,11 +727,30 @@ def test_capacity_type_follows_the_spot_setting(prod, dev):
     assert requirement(node_pool(dev, "l4"), "karpenter.sh/capacity-type") == ["spot"]
 
 
-def test_capacity_types_cover_every_spot_combination():
-    pool = GpuPoolSpec(name="p", accelerator="nvidia-l4")
-    assert capacity_types(pool) == ["on-demand"]
-    assert capacity_types(replace_pool(pool, spot=True)) == ["spot", "on-demand"]
-    assert capacity_types(replace_pool(pool, spot=True, on_demand_fallback=False)) == ["spot"]
+@pytest.mark.parametrize(
+    ("fields", "types"),
+    [
+        ({}, ["on-demand"]),
+        ({"spot": True}, ["spot", "on-demand"]),
+        ({"spot": True, "on_demand_fallback": False}, ["spot"]),
+        (
+            {"capacity": "reservation", "reservation": "cr-0123456789abcdef0"},
+            ["reserved", "on-demand"],
+        ),
+        (
+            {
+                "capacity": "reservation",
+                "reservation": "cr-0123456789abcdef0",
+                "on_demand_fallback": False,
+            },
+            ["reserved"],
+        ),
+        # A capacity block is all there is: nothing to fall back to at its price.
+        ({"capacity": "capacity-block", "reservation": "cr-0123456789abcdef0"}, ["reserved"]),
+    ],
+)
+def test_capacity_types_of_every_capacity_kind(fields, types):
+    assert capacity_types(GpuPoolSpec(name="p", accelerator="nvidia-h100-80gb", **fields)) == types
 
 
 def replace_pool(pool: GpuPoolSpec, **changes: Any) -> GpuPoolSpec:

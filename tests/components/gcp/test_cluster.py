@@ -488,3 +488,75 @@ def test_every_child_belongs_to_the_component(rec):
         if resource is not component:
             assert resource.parent == component.urn, resource.name
             assert resource.region == REGION, resource.name
+
+
+# --- placement and capacity -------------------------------------------------------------
+
+CAPACITY_REGION = "europe-west4"
+CAPACITY_POOLS = [
+    # a3-highgpu-8g: europe-west4-b and -c only.
+    {"name": "h100", "accelerator": "nvidia-h100-80gb", "count": 8, "capacity": "flex-start"},
+    # A3 Ultra is never plain on-demand; europe-west4-a only.
+    {
+        "name": "h200",
+        "accelerator": "nvidia-h200",
+        "count": 8,
+        "capacity": "reservation",
+        "reservation": "projects/shared-capacity/reservations/h200-block",
+    },
+    {"name": "l4", "accelerator": "nvidia-l4", "count": 1},
+]
+
+
+@pytest.fixture
+def capacity(recorded, prod_config) -> Recording:
+    """The prod fleet's europe-west4 cluster with flex-start, reserved and on-demand pools."""
+    config = copy.deepcopy(prod_config)
+    region = next(r for r in config["regions"] if r["region"] == CAPACITY_REGION)
+    region["cluster"] = {"gpu_pools": CAPACITY_POOLS}
+    return recorded("capacity", lambda: build(parse_fleet(config), CAPACITY_REGION))
+
+
+@pytest.mark.parametrize(
+    ("name", "zones"),
+    [
+        ("h100", ["europe-west4-b", "europe-west4-c"]),
+        ("h200", ["europe-west4-a"]),
+        ("l4", ["europe-west4-a", "europe-west4-b", "europe-west4-c"]),
+    ],
+)
+def test_gpu_pools_span_exactly_the_cluster_zones_offering_their_machine(capacity, name, zones):
+    inputs = pool(capacity, name)
+    assert inputs["nodeLocations"] == zones
+    machine = catalog.instance_type("gcp", inputs["nodeConfig"]["machineType"])
+    assert set(inputs["nodeLocations"]) <= set(machine.zones_in(CAPACITY_REGION))
+
+
+@needs_tpu
+def test_a_tpu_slice_goes_to_a_zone_that_offers_it(rec):
+    # TPU v6e is offered in us-central1-b, not in the region's first zone.
+    assert pool(rec, "v6e")["nodeLocations"] == ["us-central1-b"]
+
+
+def test_flex_start_pools_take_dws_capacity_and_no_reservation(capacity):
+    config = pool(capacity, "h100")["nodeConfig"]
+    assert config["flexStart"] is True
+    assert config["spot"] is False
+    assert config["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
+
+
+def test_reserved_pools_consume_their_named_reservation_only(capacity):
+    config = pool(capacity, "h200")["nodeConfig"]
+    assert config["reservationAffinity"] == {
+        "consumeReservationType": "SPECIFIC_RESERVATION",
+        "key": "compute.googleapis.com/reservation-name",
+        "values": ["projects/shared-capacity/reservations/h200-block"],
+    }
+    assert "flexStart" not in config
+
+
+def test_on_demand_pools_take_neither_spot_nor_flex_start(capacity):
+    config = pool(capacity, "l4")["nodeConfig"]
+    assert config["spot"] is False
+    assert "flexStart" not in config
+    assert "reservationAffinity" not in config
