@@ -2,7 +2,8 @@
 
 Exit codes (llmfleet.errors): 0 clean; 1 a mandatory policy violation or the budget exceeded;
 2 invalid configuration or usage; 3 an internal error. One clear message, no traceback unless
-``--debug``.
+``--debug``. Flags follow the Pulumi CLI's: ``-s/--stack`` (also ``org/project/stack``),
+``-C/--cwd``, ``--color``, ``--version``.
 """
 
 from __future__ import annotations
@@ -10,69 +11,162 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 from rich.console import Console
 
 from llmfleet.errors import EXIT_CLEAN, EXIT_POLICY, run_reporting_errors
 from llmfleet.outputs import check_output_dir, check_output_file
-from llmfleet.stackfile import UsageError, find_project, load_stack
+from llmfleet.stackfile import Project, UsageError, find_project, load_stack
+
+STDOUT = "-"
+"""``--json -`` writes the JSON to standard output (and the human report to standard error)."""
+
+Command = Callable[[argparse.Namespace, Console], int]
+
+
+def _global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """Options accepted before and after the command, like Pulumi's global flags."""
+
+    # After the command, SUPPRESS keeps the value given before it (`llmfleet --debug plan dev`).
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if on_command else value
+
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show the traceback of an internal error (exit code 3)",
+    )
+    parser.add_argument(
+        "-C",
+        "--cwd",
+        "--project",
+        dest="project",
+        metavar="DIR",
+        type=Path,
+        default=default(Path.cwd()),
+        help="run as if started in DIR (the Pulumi project folder or one below it)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=default("auto"),
+        help="colorize output (auto: only on a terminal; NO_COLOR is honoured)",
+    )
+
+
+def _stack_options(parser: argparse.ArgumentParser) -> None:
+    stack_help = "stack name or org/project/stack: reads stacks/Pulumi.<stack>.yaml"
+    parser.add_argument("stack", nargs="?", help=stack_help)
+    parser.add_argument("-s", "--stack", dest="stack_option", metavar="STACK", help=stack_help)
+
+
+def _add(
+    commands: argparse._SubParsersAction, name: str, run: Command, help_: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_, description=help_)
+    parser.set_defaults(run=run)
+    _global_options(parser, on_command=True)
+    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmfleet", description="Offline plans of llmfleet stacks: no cloud account needed."
     )
-    debug = "show the traceback of an internal error (exit code 3)"
-    parser.add_argument("--debug", action="store_true", help=debug)
-    commands = parser.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser(
-        "plan", help="resource tree, policy report and cost estimate of a stack, offline"
+    parser.add_argument("--version", action="version", version=f"llmfleet {version('llmfleet')}")
+    _global_options(parser, on_command=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = _add(
+        commands, "plan", _plan, "summary, policy report and cost estimate of a stack, offline"
     )
-    plan.add_argument("stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
-    plan.add_argument("--json", metavar="FILE", type=Path, help="write the plan as JSON")
+    _stack_options(plan)
+    plan.add_argument(
+        "--json", metavar="FILE", help="write the plan as JSON (- for standard output)"
+    )
     plan.add_argument(
         "--export-manifests",
         metavar="DIR",
         type=Path,
         help="write every Kubernetes object as YAML, one folder per cluster",
     )
+    plan.add_argument("--tree", action="store_true", help="also print the resource tree")
+    plan.add_argument("--types", action="store_true", help="also print resources by type")
     plan.add_argument(
-        "--project", metavar="DIR", type=Path, default=Path.cwd(), help="Pulumi project folder"
+        "--compare-to",
+        metavar="OLD.json",
+        type=Path,
+        help="print what changed since an earlier `plan --json` (resources, inputs, cost)",
     )
-    plan.add_argument("--no-tree", action="store_true", help="print counts, not the full tree")
-    # Also after the command (`llmfleet plan dev --debug`); SUPPRESS keeps the global value.
-    plan.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
-    cost = commands.add_parser(
-        "cost", help="monthly cost breakdown of a stack at min and max scale, offline"
+    # Kept for scripts written before the summary became the default: it is the default now.
+    plan.add_argument("--no-tree", action="store_true", help=argparse.SUPPRESS)
+
+    cost = _add(
+        commands, "cost", _cost, "monthly cost breakdown of a stack at min and max scale, offline"
     )
-    cost.add_argument("stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
-    cost.add_argument("--json", metavar="FILE", type=Path, help="write the estimate as JSON")
+    _stack_options(cost)
     cost.add_argument(
-        "--project", metavar="DIR", type=Path, default=Path.cwd(), help="Pulumi project folder"
+        "--json", metavar="FILE", help="write the estimate as JSON (- for standard output)"
     )
-    cost.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
+
+    validate = _add(commands, "validate", _validate, "check a stack file's fleet spec only")
+    _stack_options(validate)
+
+    _add(commands, "stacks", _stacks, "list the project's stacks")
     return parser
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return find_project(args.project.resolve())
+
+
+def _stack_name(args: argparse.Namespace, project: Project, out: Console) -> str:
+    """The stack named by the positional argument or -s/--stack (``org/project/stack`` too)."""
+    given = [name for name in (args.stack, args.stack_option) if name]
+    if len(given) == 2 and given[0] != given[1]:
+        raise UsageError(f"two stacks given: '{given[0]}' and -s '{given[1]}'; give one")
+    if not given:
+        available = ", ".join(project.stack_names()) or "none"
+        raise UsageError(f"no stack given (llmfleet {args.command} -s STACK); stacks: {available}")
+    parts = given[0].split("/")
+    if len(parts) > 3 or not all(parts):
+        raise UsageError(f"stack '{given[0]}': expected STACK or ORG/PROJECT/STACK")
+    if len(parts) >= 2 and parts[-2] != project.name:
+        raise UsageError(
+            f"stack '{given[0]}' names project '{parts[-2]}', but {project.root} holds "
+            f"project '{project.name}'"
+        )
+    return parts[-1]
 
 
 def _plan(args: argparse.Namespace, out: Console) -> int:
     # Imported here so `llmfleet --help` stays fast: the provider SDKs are large.
+    from llmfleet.compare import compare, describe, read_plan
     from llmfleet.manifests import export_manifests
     from llmfleet.plan import make_plan
     from llmfleet.report import print_report
 
-    # Output paths first: a bad one fails before the plan runs and the report is printed.
-    if args.json:
-        check_output_file(args.json, "--json")
+    # Inputs and output paths first: a bad one fails before the plan runs.
+    if args.json and args.json != STDOUT:
+        check_output_file(Path(args.json), "--json")
     if args.export_manifests:
         check_output_dir(args.export_manifests, "--export-manifests")
-    project = find_project(args.project.resolve())
-    stack = load_stack(project, args.stack)
+    earlier = read_plan(args.compare_to) if args.compare_to else None
+    project = _project(args)
+    stack = load_stack(project, _stack_name(args, project, out))
     plan = make_plan(project, stack)
-    print_report(plan, out, tree=not args.no_tree)
+    body = plan.to_json()
+    print_report(plan, out, tree=args.tree, types=args.types)
+    if earlier is not None:
+        out.print(f"[bold]changes since {args.compare_to}[/]", highlight=False)
+        for line in describe(compare(earlier, body)):
+            out.print(line, highlight=False, markup=False)
     if args.json:
-        _write(args.json, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
-        out.print(f"plan written to {args.json}")
+        _write_json(args.json, body, out)
     if args.export_manifests:
         try:
             written = export_manifests(plan.recording, args.export_manifests)
@@ -87,35 +181,71 @@ def _cost(args: argparse.Namespace, out: Console) -> int:
     from llmfleet.costs import print_cost
     from llmfleet.plan import estimate_cost, run_program
 
-    if args.json:
-        check_output_file(args.json, "--json")
-    project = find_project(args.project.resolve())
-    stack = load_stack(project, args.stack)
+    if args.json and args.json != STDOUT:
+        check_output_file(Path(args.json), "--json")
+    project = _project(args)
+    stack = load_stack(project, _stack_name(args, project, out))
     estimate = estimate_cost(run_program(project, stack), stack)
     print_cost(estimate, out, title=f"monthly cost of stack {stack.name}")
     if args.json:
-        _write(args.json, json.dumps(estimate.to_json(), indent=2) + "\n")
-        out.print(f"estimate written to {args.json}")
+        _write_json(args.json, estimate.to_json(), out, "estimate")
     return EXIT_POLICY if estimate.over_budget else EXIT_CLEAN
 
 
-def _write(path: Path, text: str) -> None:
+def _validate(args: argparse.Namespace, out: Console) -> int:
+    project = _project(args)
+    stack = load_stack(project, _stack_name(args, project, out))
+    fleet = stack.fleet
+    pools = sum(len(r.cluster.gpu_pools) for r in fleet.regions)
+    counts = f"{len(fleet.regions)} regions, {pools} accelerator pools"
+    out.print(
+        f"stack {stack.name}: [green]valid[/] ({counts})",
+        highlight=False,
+    )
+    return EXIT_CLEAN
+
+
+def _stacks(args: argparse.Namespace, out: Console) -> int:
+    project = _project(args)
+    for name in project.stack_names():
+        out.print(name, highlight=False)
+    return EXIT_CLEAN
+
+
+def _write_json(target: str, body: dict, out: Console, what: str = "plan") -> None:
+    text = json.dumps(body, indent=2) + "\n"
+    if target == STDOUT:
+        sys.stdout.write(text)
+        return
+    path = Path(target)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    out.print(f"{what} written to {path}", highlight=False)
+
+
+def _consoles(args: argparse.Namespace) -> tuple[Console, Console]:
+    """The report console and the error console.
+
+    With ``--json -`` the JSON owns standard output, so the report goes to standard error.
+    """
+    color = {"always": True, "never": False, "auto": None}[args.color]
+    options = {"soft_wrap": True, "force_terminal": color, "no_color": color is False}
+    err = Console(stderr=True, **options)
+    if getattr(args, "json", None) == STDOUT:
+        return err, err
+    # Piped output (CI logs) gets a fixed width instead of rich's 80-column fallback.
+    width = None if sys.stdout.isatty() else 160
+    return Console(width=width, **options), err
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # Piped output (CI logs) gets a fixed width instead of rich's 80-column fallback.
-    out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    err = Console(stderr=True, soft_wrap=True)
-    command = _cost if args.command == "cost" else _plan
-    return run_reporting_errors(
-        lambda: command(args, out), err, stack=getattr(args, "stack", None), debug=args.debug
-    )
+    out, err = _consoles(args)
+    stack = getattr(args, "stack", None) or getattr(args, "stack_option", None)
+    return run_reporting_errors(lambda: args.run(args, out), err, stack=stack, debug=args.debug)
 
 
 if __name__ == "__main__":

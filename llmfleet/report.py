@@ -1,4 +1,5 @@
-"""Terminal report of a plan: resource tree by cloud and region, policy report, cost."""
+"""Terminal report of a plan: a summary first (resources by cloud and region, node pools,
+policy result, cost against the budget), the resource tree and type counts on request."""
 
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ def resource_tree(plan: Plan) -> Tree:
             node = nodes.get(r.parent) if r.parent in urns else None
             nodes[r.urn] = (node or branch).add(_label(r, parent))
     return root
+
+
+def region_counts(plan: Plan) -> Table:
+    """How many resources each cloud and region gets, and how many of them are protected."""
+    table = Table(title="resources by cloud and region", show_edge=False)
+    for column in ("cloud / region", "resources", "protected"):
+        table.add_column(column, justify="left" if column == "cloud / region" else "right")
+    counts: Counter[tuple[str, str]] = Counter()
+    protected: Counter[tuple[str, str]] = Counter()
+    for r in plan.recording.custom():
+        where = (r.cloud or "-", r.region or "global")
+        counts[where] += 1
+        protected[where] += r.protect
+    for (cloud, region), count in sorted(counts.items()):
+        table.add_row(f"{cloud} {region}", str(count), str(protected[(cloud, region)]))
+    return table
 
 
 def type_counts(plan: Plan) -> Table:
@@ -114,11 +131,16 @@ def node_pools(plan: Plan) -> Table:
     return table
 
 
-def print_report(plan: Plan, console: Console, *, tree: bool = True) -> None:
-    """The plan as a person reads it."""
+def print_report(plan: Plan, console: Console, *, tree: bool = False, types: bool = False) -> None:
+    """The plan as a person reads it: the summary, with the tree and type counts on request."""
     if tree:
         console.print(resource_tree(plan))
-    console.print(type_counts(plan))
+    else:
+        total = len(plan.recording.custom())
+        console.print(f"[bold]stack {plan.stack.name}[/]: {total} resources", highlight=False)
+    console.print(region_counts(plan))
+    if types:
+        console.print(type_counts(plan))
     console.print(node_pools(plan))
     if plan.violations:
         table = Table(title="policy violations", show_edge=False)

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -39,8 +39,19 @@ def stack_text(fleet: dict) -> str:
     return yaml.safe_dump({"config": {"llmfleet:fleet": fleet}})
 
 
-def plan(project: Path, *args: str) -> int:
-    return main(["plan", *args, "--project", str(project)])
+def plan(project: Path, stack: str, *args: str) -> int:
+    """`llmfleet plan`; when it refuses the stack file (exit 2), `validate` must refuse it alike."""
+    runs = {}
+    for command in (["validate", stack], ["plan", stack, *args]):
+        with redirect_stdout(io.StringIO()) as out, redirect_stderr(io.StringIO()) as err:
+            code = main([*command, "--project", str(project)])
+        runs[command[0]] = (code, out.getvalue(), err.getvalue())
+    code, out, err = runs["plan"]
+    if code == 2 and not err.startswith("error: --"):
+        assert runs["validate"] == (2, "", err)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
 
 
 class TestUsageAndConfigErrors:
@@ -186,9 +197,14 @@ class TestUsageAndConfigErrors:
         assert plan(project, "dev") == 2
         assert "fleet.models[0].source: m v1 was published from hf://old" in capsys.readouterr().err
 
-    def test_missing_stack_argument_is_a_usage_error(self):
+    def test_missing_stack_lists_the_stacks(self, capsys):
+        assert main(["plan", "-C", str(REPO)]) == 2
+        err = capsys.readouterr().err
+        assert "no stack given (llmfleet plan -s STACK); stacks: dev, hybrid, prod-aws" in err
+
+    def test_unknown_option_is_a_usage_error(self):
         with pytest.raises(SystemExit) as exited:
-            main(["plan"])
+            main(["plan", "dev", "--frobnicate"])
         assert exited.value.code == 2
 
     def test_no_traceback_from_the_installed_command(self):
@@ -364,3 +380,75 @@ def test_same_stack_gives_the_same_bytes(tmp_path):
         )
         outputs.append((out_json.read_bytes(), done.stdout.replace(str(out_json), "FILE")))
     assert outputs[0] == outputs[1]
+
+
+class TestSummaryFirst:
+    def test_default_is_a_short_summary(self, capsys):
+        assert main(["plan", "prod-aws", "-C", str(REPO)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("stack prod-aws: ")
+        assert "resources by cloud and region" in out
+        assert "node pools" in out
+        assert "policy: no violations" in out
+        assert "cost: " in out
+        assert "resources by type" not in out
+        assert "└──" not in out
+        assert len(out.splitlines()) < 40
+
+    def test_tree_and_types_on_request(self, capsys):
+        assert main(["plan", "dev", "-C", str(REPO), "--tree", "--types"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("stack dev — ")
+        assert "└──" in out
+        assert "resources by type" in out
+        assert "aws:ec2/vpc:Vpc" in out
+
+
+class TestPulumiConventions:
+    def test_stack_flag_cwd_and_qualified_names_agree(self, capsys):
+        outputs = []
+        for args in (
+            ["plan", "dev", "--project", str(REPO)],
+            ["plan", "-s", "dev", "-C", str(REPO)],
+            ["plan", "--stack", "acme/llmfleet/dev", "--cwd", str(REPO / "stacks")],
+            ["-C", str(REPO), "plan", "llmfleet/dev"],
+        ):
+            assert main(args) == 0
+            outputs.append(capsys.readouterr().out)
+        assert outputs.count(outputs[0]) == 4
+
+    def test_a_qualified_name_of_another_project_is_refused(self, capsys):
+        assert main(["plan", "-s", "acme/other/dev", "-C", str(REPO)]) == 2
+        assert "names project 'other', but" in capsys.readouterr().err
+
+    def test_two_different_stacks_are_refused(self, capsys):
+        assert main(["validate", "dev", "-s", "hybrid", "-C", str(REPO)]) == 2
+        assert "two stacks given: 'dev' and -s 'hybrid'" in capsys.readouterr().err
+
+    def test_version(self, capsys):
+        with pytest.raises(SystemExit) as exited:
+            main(["--version"])
+        assert exited.value.code == 0
+        assert capsys.readouterr().out.startswith("llmfleet 0.")
+
+    @pytest.mark.parametrize(("color", "escapes"), [("always", True), ("never", False)])
+    def test_color(self, capsys, color, escapes):
+        assert main(["validate", "dev", "-C", str(REPO), "--color", color]) == 0
+        assert ("\x1b[" in capsys.readouterr().out) is escapes
+
+    def test_stacks_lists_the_stack_files(self, capsys):
+        assert main(["stacks", "-C", str(REPO)]) == 0
+        assert capsys.readouterr().out.split() == EXAMPLE_STACKS_SORTED
+
+
+EXAMPLE_STACKS_SORTED = sorted(EXAMPLE_STACKS)
+
+
+class TestJsonToStdout:
+    def test_json_on_stdout_and_the_report_on_stderr(self, capsys):
+        assert main(["plan", "dev", "-C", str(REPO), "--json", "-"]) == 0
+        captured = capsys.readouterr()
+        body = json.loads(captured.out)
+        assert body["stack"] == "dev"
+        assert "node pools" in captured.err
+        assert "plan written" not in captured.err
