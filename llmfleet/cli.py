@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
@@ -117,7 +118,25 @@ def _parser() -> argparse.ArgumentParser:
     _stack_options(validate)
 
     _add(commands, "stacks", _stacks, "list the project's stacks")
+
+    accelerators = _add(
+        commands,
+        "accelerators",
+        _accelerators,
+        "accelerators, the instance types llmfleet picks per count, prices and regions",
+    )
+    accelerators.add_argument("name", nargs="?", help="one accelerator, e.g. nvidia-l4")
+    _catalog_filters(accelerators)
+    accelerators.add_argument("--region", help="only this region (shows its zones)")
+
+    regions = _add(commands, "regions", _regions, "cloud regions, their zones and accelerators")
+    _catalog_filters(regions)
     return parser
+
+
+def _catalog_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cloud", choices=("aws", "gcp"), help="only this cloud")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -209,6 +228,32 @@ def _stacks(args: argparse.Namespace, out: Console) -> int:
     project = _project(args)
     for name in project.stack_names():
         out.print(name, highlight=False)
+    return EXIT_CLEAN
+
+
+def _accelerators(args: argparse.Namespace, out: Console) -> int:
+    from llmfleet import catalog_tables
+
+    if args.name is None and args.region is None and not args.json:
+        out.print(catalog_tables.accelerator_summary())
+        return EXIT_CLEAN
+    found = catalog_tables.offers(args.name, args.cloud, args.region)
+    if args.json:
+        sys.stdout.write(json.dumps([catalog_tables.offer_json(o) for o in found], indent=2) + "\n")
+        return EXIT_CLEAN
+    out.print(catalog_tables.offers_table(found, show_zones=args.region is not None))
+    for warning in catalog_tables.stale_prices(found, date.today()):
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return EXIT_CLEAN
+
+
+def _regions(args: argparse.Namespace, out: Console) -> int:
+    from llmfleet import catalog_tables
+
+    if args.json:
+        sys.stdout.write(json.dumps(catalog_tables.regions_json(args.cloud), indent=2) + "\n")
+    else:
+        out.print(catalog_tables.regions_table(args.cloud))
     return EXIT_CLEAN
 
 
