@@ -23,6 +23,7 @@ form, a pods range too small for the nodes) is refused here, not at ``pulumi up`
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import ipaddress
 import math
@@ -295,6 +296,75 @@ cloud.google.com/kubernetes-engine/docs/release-schedule). Update when a version
 leaves support."""
 
 
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+GKE_MIN_MAINTENANCE_HOURS_PER_32_DAYS = 48
+"""GKE refuses maintenance windows that leave less than 48 hours of maintenance in 32 days."""
+
+
+class MaintenanceWindowSpec(_Spec):
+    """When node images and versions may roll: GKE auto-upgrades (recurring maintenance
+    window) and Karpenter drift replacements (disruption budgets) happen only inside it."""
+
+    days: list[Weekday] = Field(default_factory=lambda: ["SA", "SU"], min_length=1)
+    """Weekdays the window opens on (``MO`` to ``SU``)."""
+    start: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """Time of day the window opens, UTC (``HH:MM``)."""
+    hours: int = Field(default=8, ge=4, le=24)
+    """How long the window stays open; GKE needs at least 4 contiguous hours."""
+
+    @field_validator("days")
+    @classmethod
+    def _days_unique(cls, days: list[str]) -> list[str]:
+        if len(set(days)) != len(days):
+            raise RuleViolation((), f"{', '.join(days)} repeats a day")
+        return sorted(days, key=WEEKDAYS.index)
+
+    @model_validator(mode="after")
+    def _enough_for_gke(self) -> MaintenanceWindowSpec:
+        if self.hours == 24 and len(self.days) == 7:
+            raise RuleViolation(("hours",), "an always-open window is no window; use fewer hours")
+        per_32_days = len(self.days) * self.hours * 32 / 7
+        if per_32_days < GKE_MIN_MAINTENANCE_HOURS_PER_32_DAYS:
+            raise RuleViolation(
+                ("hours",),
+                f"{len(self.days)} day(s) x {self.hours} h gives {per_32_days:.0f} h in 32 days; "
+                f"GKE needs {GKE_MIN_MAINTENANCE_HOURS_PER_32_DAYS}: add days or hours",
+            )
+        return self
+
+
+class MaintenanceExclusionSpec(_Spec):
+    """A period in which GKE does not upgrade (a launch, a freeze)."""
+
+    name: DnsLabel
+    start: datetime.datetime
+    """Start, RFC 3339 with a time zone (``2026-12-20T00:00:00Z``)."""
+    end: datetime.datetime
+    scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = (
+        "NO_MINOR_OR_NODE_UPGRADES"
+    )
+    """What GKE holds back: everything (at most 30 days), minor versions, or minor versions
+    and node upgrades (security patches of the control plane still apply)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceExclusionSpec:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise RuleViolation(("start",), "give a time zone, e.g. 2026-12-20T00:00:00Z")
+        if self.end <= self.start:
+            raise RuleViolation(("end",), f"{self.end.isoformat()} is not after start")
+        if self.scope == "NO_UPGRADES" and self.end - self.start > datetime.timedelta(days=30):
+            raise RuleViolation(("end",), "NO_UPGRADES lasts at most 30 days in GKE")
+        return self
+
+
+EKS_NODE_IMAGE = "al2023@v20260520"
+"""The EKS-optimized AL2023 AMI release GPU nodes run by default: a release published for
+every Kubernetes version llmfleet defaults to. Bumped deliberately, after the new release ran
+outside prod; nodes then roll inside the maintenance window."""
+
+
 class ClusterSpec(_Spec):
     """The region's Kubernetes cluster (EKS on AWS, regional GKE Standard on GCP)."""
 
@@ -303,7 +373,21 @@ class ClusterSpec(_Spec):
     public_access_cidrs: list[IPv4Network] = Field(default_factory=list)
     """CIDRs allowed to reach the API server publicly; empty keeps the endpoint private."""
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
-    """GKE release channel."""
+    """GKE release channel: how soon new versions reach the cluster (within the maintenance
+    window and exclusions)."""
+    node_image: str = Field(default=EKS_NODE_IMAGE, pattern=r"^al2023@(latest|v\d{8})$")
+    """EKS: the EKS-optimized AL2023 AMI release of Karpenter's GPU nodes,
+    ``al2023@vYYYYMMDD``, published for the cluster's Kubernetes version. ``al2023@latest``
+    (new AMIs as soon as AWS publishes them) only outside prod."""
+    eks_support: Literal["STANDARD", "EXTENDED"] | None = None
+    """EKS support policy. ``EXTENDED``: a version past standard support keeps running (billed
+    at the extended-support rate) until ``kubernetes_version`` is raised. ``STANDARD``: EKS
+    upgrades the control plane itself at the end of standard support; raise
+    ``kubernetes_version`` to the new version afterwards, or ``pulumi up`` tries to downgrade
+    it. Default: EXTENDED in prod, STANDARD elsewhere."""
+    maintenance_window: MaintenanceWindowSpec = Field(default_factory=MaintenanceWindowSpec)
+    maintenance_exclusions: list[MaintenanceExclusionSpec] = Field(default_factory=list)
+    """GKE: periods without upgrades."""
     system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec)
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
 
@@ -1338,8 +1422,25 @@ class FleetSpec(_Spec):
         ]
 
     @model_validator(mode="after")
+    def _node_images_pinned_in_prod(self) -> FleetSpec:
+        if self.environment != "prod":
+            return self
+        for i, region in enumerate(self.regions):
+            if region.cloud == "aws" and region.cluster.node_image.endswith("@latest"):
+                raise RuleViolation(
+                    ("regions", i, "cluster", "node_image"),
+                    f"{region.cluster.node_image} lets AWS roll any new AMI onto prod GPU nodes; "
+                    f"pin a release such as {EKS_NODE_IMAGE}",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _apply_environment_defaults(self) -> FleetSpec:
         for region in self.regions:
+            if region.cluster.eks_support is None:
+                region.cluster.eks_support = (
+                    "EXTENDED" if self.environment == "prod" else "STANDARD"
+                )
             net = region.network
             if net.nat is None:
                 net.nat = "per-zone" if self.environment == "prod" else "single"

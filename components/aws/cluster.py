@@ -534,9 +534,10 @@ class AwsCluster(AwsComponent):
                 resources=["secrets"],
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn),
             ),
-            # At the end of standard support EKS upgrades the cluster instead of billing
-            # extended support (six times the control-plane price).
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            # EXTENDED (prod): a version past standard support keeps running until the spec
+            # raises it, so EKS never upgrades the control plane behind the stack's back (and
+            # the next `pulumi up` never tries to downgrade it). STANDARD: see the README.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.eks_support),
             deletion_protection=self._fleet.protect,
             region=self._region,
             tags=self._tags(self.cluster_name),

@@ -7,7 +7,9 @@ workloads only and caps its size by ``max_nodes``. An SQS queue fed by EventBrid
 Karpenter about Spot interruptions, rebalance recommendations, instance state changes and
 scheduled AWS Health events, so it drains a node before EC2 takes it away.
 
-GPU nodes run the EKS-optimized AL2023 AMI (``al2023@latest``): Karpenter picks its NVIDIA
+GPU nodes run a pinned release of the EKS-optimized AL2023 AMI (spec ``node_image``, e.g.
+``al2023@v20260520``; new releases roll out as drift, only inside the maintenance window, one
+node at a time): Karpenter picks its NVIDIA
 variant for GPU instance types, with the driver, container toolkit and EFA preinstalled, and
 supports ``instanceStorePolicy: RAID0`` so the local NVMe of types like ``p5.48xlarge`` backs the
 container runtime and the model cache. The AMI leaves the NVIDIA device plugin to the cluster,
@@ -40,7 +42,7 @@ from components.k8s.scheduling import (
     pool_node_selector,
 )
 from components.naming import fit_name
-from components.spec import FleetSpec, GpuPoolSpec, RegionSpec
+from components.spec import WEEKDAYS, FleetSpec, GpuPoolSpec, MaintenanceWindowSpec, RegionSpec
 
 KARPENTER_VERSION = "1.14.1"
 """Chart and controller version; the NodePool / EC2NodeClass schemas here follow it."""
@@ -78,8 +80,6 @@ NVIDIA_NODE_AFFINITY = {
 }
 """NVIDIA nodes only, by the label Karpenter puts on every node it launches."""
 
-AMI_ALIAS = "al2023@latest"
-"""New AMIs roll out as drift, within the pools' disruption budget."""
 ROOT_DEVICE = "/dev/xvda"
 """Root device name of the EKS-optimized AL2023 AMIs (system and GPU nodes)."""
 METADATA_HOP_LIMIT = 1
@@ -142,6 +142,42 @@ def _quantity_gib(gib: float) -> str:
     return f"{int(gib)}Gi" if float(gib).is_integer() else f"{round(gib * 1024)}Mi"
 
 
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def drift_budgets(window: MaintenanceWindowSpec) -> list[dict[str, Any]]:
+    """Disruption budgets allowing no drift replacements outside the maintenance window.
+
+    Karpenter applies the most restrictive active budget; a budget with a schedule is active
+    from each cron time for its duration. One zero budget per gap between window openings
+    blocks drift everywhere but inside the window.
+    """
+    hour, minute = map(int, window.start.split(":"))
+    opens = sorted(
+        WEEKDAYS.index(day) * MINUTES_PER_DAY + hour * 60 + minute for day in window.days
+    )
+    budgets = []
+    for i, start in enumerate(opens):
+        closes = start + window.hours * 60
+        next_open = opens[(i + 1) % len(opens)] + (MINUTES_PER_WEEK if i + 1 == len(opens) else 0)
+        gap = next_open - closes
+        if gap <= 0:
+            continue
+        at = closes % MINUTES_PER_WEEK
+        day, minute_of_day = divmod(at, MINUTES_PER_DAY)
+        budgets.append(
+            {
+                "nodes": "0",
+                "reasons": ["Drifted"],
+                "schedule": f"{minute_of_day % 60} {minute_of_day // 60} * * {CRON_DAYS[day]}",
+                "duration": f"{gap // 60}h{gap % 60}m" if gap % 60 else f"{gap // 60}h",
+            }
+        )
+    return budgets
+
+
 def node_requirements(
     pool: GpuPoolSpec, region: RegionSpec, instance: catalog.InstanceType
 ) -> list[dict[str, Any]]:
@@ -190,26 +226,32 @@ def node_pool_spec(
             "consolidationPolicy": "WhenEmptyOrUnderutilized",
             "consolidateAfter": CONSOLIDATE_AFTER,
             # Empty nodes go at once (they only cost money); nodes still serving are replaced
-            # one at a time, so a pool never loses more than one node's capacity to a move.
-            "budgets": [{"nodes": "1", "reasons": ["Underutilized", "Drifted"]}],
+            # one at a time, so a pool never loses more than one node's capacity to a move,
+            # and a new node image rolls only inside the maintenance window.
+            "budgets": [
+                {"nodes": "1", "reasons": ["Underutilized", "Drifted"]},
+                *drift_budgets(region.cluster.maintenance_window),
+            ],
         },
     }
 
 
 def node_class_spec(
     instance: catalog.InstanceType,
+    node_image: str,
     cluster_name: str,
     node_role_name: pulumi.Input[str],
     volume_kms_key_arn: pulumi.Input[str],
     tags: dict[str, str],
     reservation: str | None = None,
 ) -> dict[str, Any]:
-    """The ``karpenter.k8s.aws/v1`` EC2NodeClass spec for nodes of one instance type, launched
-    into the EC2 capacity reservation or capacity block ``reservation`` where given."""
+    """The ``karpenter.k8s.aws/v1`` EC2NodeClass spec for nodes of one instance type running
+    the AMI alias ``node_image`` (``al2023@v20260520``; its NVIDIA variant on GPU types),
+    launched into the EC2 capacity reservation or capacity block ``reservation`` where given."""
     discovery = [{"tags": {DISCOVERY_TAG: cluster_name}}]
     spec: dict[str, Any] = {
         "role": node_role_name,
-        "amiSelectorTerms": [{"alias": AMI_ALIAS}],
+        "amiSelectorTerms": [{"alias": node_image}],
         "subnetSelectorTerms": discovery,
         "securityGroupSelectorTerms": discovery,
         "metadataOptions": {
@@ -594,6 +636,7 @@ class Karpenter(AwsComponent):
             metadata={"name": pool.name},
             spec=node_class_spec(
                 instance,
+                region.cluster.node_image,
                 self._args.cluster_name,
                 self._args.node_role_name,
                 self._args.node_volume_key_arn,

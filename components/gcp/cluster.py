@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 import math
@@ -42,7 +43,7 @@ from components.k8s.scheduling import (
     system_node_labels,
 )
 from components.naming import autonamed, fit_name
-from components.spec import GCP_CONTROL_PLANE_RANGE, FleetSpec, GpuPoolSpec, RegionSpec
+from components.spec import GCP_CONTROL_PLANE_RANGE, ClusterSpec, FleetSpec, GpuPoolSpec, RegionSpec
 
 CONTROL_PLANE_PREFIX = 28
 """GKE private control planes take a /28 of the VPC's address space."""
@@ -156,12 +157,50 @@ def _capacity_settings(pool: GpuPoolSpec) -> dict:
     return settings
 
 
-def _kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str) -> str:
-    """A kubeconfig that asks gke-gcloud-auth-plugin for short-lived tokens on every call."""
+MAINTENANCE_ANCHOR_DATE = "2025-01-06"
+"""A Monday in the past: GKE reads only the time of day and length of the recurring window."""
+
+
+def maintenance_policy(spec: ClusterSpec) -> gcp.container.ClusterMaintenancePolicyArgs:
+    """GKE upgrades (control plane and nodes) only inside the spec's weekly window and never in
+    its exclusions; the release channel decides which versions arrive."""
+    window = spec.maintenance_window
+    start = dt.datetime.fromisoformat(f"{MAINTENANCE_ANCHOR_DATE}T{window.start}:00+00:00")
+    end = start + dt.timedelta(hours=window.hours)
+    return gcp.container.ClusterMaintenancePolicyArgs(
+        recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
+            start_time=_rfc3339(start),
+            end_time=_rfc3339(end),
+            recurrence=f"FREQ=WEEKLY;BYDAY={','.join(window.days)}",
+        ),
+        maintenance_exclusions=[
+            gcp.container.ClusterMaintenancePolicyMaintenanceExclusionArgs(
+                exclusion_name=exclusion.name,
+                start_time=_rfc3339(exclusion.start),
+                end_time=_rfc3339(exclusion.end),
+                exclusion_options=(
+                    gcp.container.ClusterMaintenancePolicyMaintenanceExclusionExclusionOptionsArgs(
+                        scope=exclusion.scope
+                    )
+                ),
+            )
+            for exclusion in spec.maintenance_exclusions
+        ]
+        or None,
+    )
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _kubeconfig(cluster_name: str, dns_endpoint: str) -> str:
+    """A kubeconfig for the DNS-based endpoint (a publicly trusted certificate, so no CA bundle)
+    that asks gke-gcloud-auth-plugin for short-lived tokens on every call."""
     return exec_kubeconfig(
         cluster_name,
-        f"https://{endpoint}",
-        ca_certificate,
+        f"https://{dns_endpoint}",
+        None,
         "gke-gcloud-auth-plugin",
         install_hint="Install gke-gcloud-auth-plugin: "
         "gcloud components install gke-gcloud-auth-plugin",
@@ -222,7 +261,8 @@ class GcpCluster(Component):
         )
         self.node_service_account, node_roles = self._node_service_account()
 
-        self.cluster = self._cluster(args, depends_on=[gke_can_encrypt])
+        # The transient default pool runs as the node account: its roles come first.
+        self.cluster = self._cluster(args, depends_on=[gke_can_encrypt, *node_roles])
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.workload_pool = self.cluster.workload_identity_config.workload_pool
@@ -234,16 +274,20 @@ class GcpCluster(Component):
             for pool in self._region.cluster.gpu_pools
         }
 
+        dns_endpoint = self.cluster.control_plane_endpoints_config.apply(
+            lambda config: config.dns_endpoint_config.endpoint
+        )
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(
-                self.cluster.name,
-                self.cluster.endpoint,
-                self.cluster.master_auth.cluster_ca_certificate,
-            ).apply(lambda values: _kubeconfig(*values))
+            pulumi.Output.all(self.cluster.name, dns_endpoint).apply(
+                lambda values: _kubeconfig(*values)
+            )
         )
         self.provider = kubernetes.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
+            # Only a new cluster replaces the provider (and every Kubernetes object); a change
+            # of how the provider reaches the same cluster is a plain update.
+            cluster_identifier=self.cluster.id,
             # Add-ons installed through this provider need nodes to run on.
             opts=self._child(depends_on=[self.system_pool]),
         )
@@ -358,7 +402,15 @@ class GcpCluster(Component):
             # GKE cannot create a cluster without one.
             remove_default_node_pool=True,
             initial_node_count=1,
+            # The transient default pool runs as the node service account too, never as the
+            # project-editor default compute account. Only creation uses it (the pool is removed
+            # at once), so a change never replaces the cluster.
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=self.node_service_account.email,
+                oauth_scopes=[CLOUD_PLATFORM_SCOPE],
+            ),
             private_cluster_config=self._private_cluster_config(),
+            control_plane_endpoints_config=self._control_plane_endpoints(),
             master_authorized_networks_config=self._authorized_networks(),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                 workload_pool=f"{self._project}.svc.id.goog"
@@ -370,6 +422,7 @@ class GcpCluster(Component):
             datapath_provider="ADVANCED_DATAPATH",
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=spec.release_channel),
             min_master_version=spec.kubernetes_version,
+            maintenance_policy=maintenance_policy(spec),
             cost_management_config=gcp.container.ClusterCostManagementConfigArgs(enabled=True),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
                 enable_components=[
@@ -377,6 +430,9 @@ class GcpCluster(Component):
                     "APISERVER",
                     "SCHEDULER",
                     "CONTROLLER_MANAGER",
+                    # GPU health and utilisation from GKE's managed DCGM exporter, as EKS gets
+                    # from its DCGM exporter chart.
+                    "DCGM",
                 ],
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
                     enabled=True
@@ -398,6 +454,22 @@ class GcpCluster(Component):
                 depends_on=depends_on,
                 # The name is fixed (unique per project and region): a replacement frees it first.
                 delete_before_replace=True,
+                ignore_changes=["nodeConfig"],
+            ),
+        )
+
+    def _control_plane_endpoints(self) -> gcp.container.ClusterControlPlaneEndpointsConfigArgs:
+        """The DNS-based endpoint, authorised by IAM (``container.clusters.connect``) rather
+        than by network: `pulumi up` and kubectl reach the control plane from any runner with
+        IAM access, no VPN and no allow-listed CIDR. The IP endpoints stay for the nodes."""
+        return gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+            dns_endpoint_config=(
+                gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                    allow_external_traffic=True
+                )
+            ),
+            ip_endpoints_config=(
+                gcp.container.ClusterControlPlaneEndpointsConfigIpEndpointsConfigArgs(enabled=True)
             ),
         )
 
@@ -408,15 +480,22 @@ class GcpCluster(Component):
             # Without public CIDRs the API server has no public endpoint at all.
             enable_private_endpoint=not public,
             master_ipv4_cidr_block=str(control_plane_cidr(self._region.region)),
-            # Reachable from the fleet's other regions over the global VPC.
+            # The private endpoint answers clients in every region of the global VPC; the
+            # authorized networks below admit the fleet's GCP node subnets among them.
             master_global_access_config={"enabled": True},
         )
 
     def _authorized_networks(self) -> gcp.container.ClusterMasterAuthorizedNetworksConfigArgs:
+        """Who reaches the IP endpoints: the node subnets of every GCP region of the fleet
+        (this region's nodes, and in-cluster tooling elsewhere in the fleet over global access)
+        and the spec's public CIDRs. The DNS endpoint is authorised by IAM instead."""
         region = self._region
         blocks = [
-            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
-                cidr_block=str(region.cidr), display_name=f"{region.region} node subnet"
+            *(
+                gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                    cidr_block=str(other.cidr), display_name=f"{other.region} node subnet"
+                )
+                for other in self._fleet.regions_of("gcp")
             ),
             *(
                 gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(

@@ -15,7 +15,7 @@ EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 def exec_kubeconfig(
     cluster_name: str,
     server: str,
-    ca_data: str,
+    ca_data: str | None,
     command: str,
     args: Sequence[str] = (),
     *,
@@ -26,7 +26,8 @@ def exec_kubeconfig(
     """A kubeconfig (JSON) with one cluster, one context and one user, all named
     ``cluster_name``, whose user runs ``command args...`` for its token.
 
-    ``server`` is the API server URL and ``ca_data`` its base64 PEM CA bundle. The keyword
+    ``server`` is the API server URL and ``ca_data`` its base64 PEM CA bundle (None for a
+    server with a publicly trusted certificate, such as GKE's DNS-based endpoint). The keyword
     arguments are the plugin's optional settings: ``install_hint`` is shown when ``command`` is
     missing, ``interactive_mode`` (``Never``) keeps the plugin from prompting, and
     ``provide_cluster_info`` passes the cluster entry to the plugin.
@@ -40,16 +41,14 @@ def exec_kubeconfig(
         plugin["interactiveMode"] = interactive_mode
     if provide_cluster_info:
         plugin["provideClusterInfo"] = True
+    cluster: dict[str, str] = {"server": server}
+    if ca_data is not None:
+        cluster["certificate-authority-data"] = ca_data
     return json.dumps(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [
-                {
-                    "name": cluster_name,
-                    "cluster": {"server": server, "certificate-authority-data": ca_data},
-                }
-            ],
+            "clusters": [{"name": cluster_name, "cluster": cluster}],
             "contexts": [
                 {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
             ],

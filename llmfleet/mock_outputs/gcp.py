@@ -77,6 +77,13 @@ def _gke_endpoint(name: str, private: dict[str, Any]) -> str:
     return f"34.{octets[0]}.{octets[1]}.{octets[2]}"
 
 
+def _gke_endpoints_config(name: str, location: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The inputs, with the DNS endpoint GKE names ``gke-<hash>.<location>.gke.goog``."""
+    dns = dict(config.get("dnsEndpointConfig") or {})
+    dns["endpoint"] = f"gke-{_hex('dns', name, length=32)}-{PROJECT_NUMBER}.{location}.gke.goog"
+    return {**config, "dnsEndpointConfig": dns}
+
+
 def _gke_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     project = inputs.get("project") or PROJECT
     location = inputs.get("location")
@@ -88,6 +95,9 @@ def _gke_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         "name": cluster,
         "location": location,
         "endpoint": _gke_endpoint(name, inputs.get("privateClusterConfig") or {}),
+        "controlPlaneEndpointsConfig": _gke_endpoints_config(
+            name, location, inputs.get("controlPlaneEndpointsConfig") or {}
+        ),
         "masterAuth": {
             "clusterCaCertificate": base64.b64encode(ca.encode()).decode(),
             "clientCertificateConfig": {"issueClientCertificate": False},

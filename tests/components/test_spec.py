@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components import catalog
-from components.spec import FleetSpec, SpecError, parse_fleet, read_published_models
+from components.spec import (
+    EKS_NODE_IMAGE,
+    FleetSpec,
+    SpecError,
+    parse_fleet,
+    read_published_models,
+)
 
 
 def problems(raw: Any) -> list[tuple[str, str]]:
@@ -944,3 +951,73 @@ class TestCapacity:
         path, message = only_problem(build(dev_config, capacity="reservation", reservation=name))
         assert path.endswith(".gpu_pools[0].reservation")
         assert message.startswith(f"'{name}' is not a {cloud} reservation; use one like {example}")
+
+
+class TestDayTwo:
+    """Node images, upgrades and maintenance windows."""
+
+    def cluster(self, config: dict, **fields: Any) -> dict:
+        config["regions"][0]["cluster"] = fields
+        return config
+
+    def test_gpu_node_images_are_pinned_by_default(self, dev_config):
+        cluster = parse_fleet(dev_config).regions[0].cluster
+        assert cluster.node_image == EKS_NODE_IMAGE
+        assert re.fullmatch(r"al2023@v\d{8}", EKS_NODE_IMAGE)
+
+    def test_latest_node_images_are_allowed_outside_prod(self, dev_config):
+        raw = self.cluster(dev_config, node_image="al2023@latest")
+        assert parse_fleet(raw).regions[0].cluster.node_image == "al2023@latest"
+
+    def test_latest_node_images_are_refused_in_prod(self, prod_config):
+        prod_config["regions"][0]["cluster"] = {"node_image": "al2023@latest"}
+        assert only_problem(prod_config) == (
+            "fleet.regions[0].cluster.node_image",
+            "al2023@latest lets AWS roll any new AMI onto prod GPU nodes; pin a release such "
+            f"as {EKS_NODE_IMAGE}",
+        )
+
+    def test_node_images_are_al2023_aliases(self, dev_config):
+        path, message = only_problem(self.cluster(dev_config, node_image="bottlerocket@latest"))
+        assert path == "fleet.regions[0].cluster.node_image"
+        assert message.startswith("'bottlerocket@latest' is not allowed")
+
+    def test_prod_control_planes_take_extended_support(self, prod_config, dev_config):
+        assert {r.cluster.eks_support for r in parse_fleet(prod_config).regions} == {"EXTENDED"}
+        assert parse_fleet(dev_config).regions[0].cluster.eks_support == "STANDARD"
+
+    def test_the_default_maintenance_window_is_weekend_nights_utc(self, dev_config):
+        window = parse_fleet(dev_config).regions[0].cluster.maintenance_window
+        assert (window.days, window.start, window.hours) == (["SA", "SU"], "02:00", 8)
+
+    def test_a_window_too_short_for_gke_is_refused(self, dev_config):
+        raw = self.cluster(dev_config, maintenance_window={"days": ["SU"], "hours": 6})
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_window.hours",
+            "1 day(s) x 6 h gives 27 h in 32 days; GKE needs 48: add days or hours",
+        )
+
+    def test_window_days_are_kept_in_week_order_and_unique(self, dev_config):
+        raw = self.cluster(dev_config, maintenance_window={"days": ["SU", "WE"], "hours": 12})
+        window = parse_fleet(raw).regions[0].cluster.maintenance_window
+        assert window.days == ["WE", "SU"]
+        raw = self.cluster(dev_config, maintenance_window={"days": ["SU", "SU"]})
+        assert only_problem(raw)[0] == "fleet.regions[0].cluster.maintenance_window.days"
+
+    def test_exclusions_end_after_they_start_and_full_freezes_last_30_days(self, dev_config):
+        exclusion = {"name": "freeze", "start": "2026-12-20T00:00:00Z"}
+        raw = self.cluster(
+            copy.deepcopy(dev_config),
+            maintenance_exclusions=[{**exclusion, "end": "2026-12-19T00:00:00Z"}],
+        )
+        assert only_problem(raw)[0] == "fleet.regions[0].cluster.maintenance_exclusions[0].end"
+        raw = self.cluster(
+            dev_config,
+            maintenance_exclusions=[
+                {**exclusion, "end": "2027-02-01T00:00:00Z", "scope": "NO_UPGRADES"}
+            ],
+        )
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_exclusions[0].end",
+            "NO_UPGRADES lasts at most 30 days in GKE",
+        )

@@ -22,12 +22,13 @@ from components.aws.cluster import (
 from components.aws.karpenter import (
     KARPENTER_VERSION,
     capacity_types,
+    drift_budgets,
     node_class_spec,
     node_requirements,
     root_volume_gib,
 )
 from components.k8s.nvidia import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN
-from components.spec import GpuPoolSpec, parse_fleet
+from components.spec import EKS_NODE_IMAGE, GpuPoolSpec, MaintenanceWindowSpec, parse_fleet
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from llmfleet.recorder import RecordedResource, Recording, record
 from tests.conftest import DEV_FLEET, PROD_FLEET
@@ -313,12 +314,17 @@ def test_control_plane_role_is_trusted_by_eks_and_may_use_the_key(prod):
     assert {key_use.urn, role.urn} <= set(cluster.dependencies)
 
 
-def test_cluster_runs_the_spec_version_with_standard_support(prod):
+def test_cluster_runs_the_spec_version(prod):
     cluster = prod.one(CLUSTER)
     assert cluster.inputs["name"] == "llm-prod-us-east-1"
     assert cluster.inputs["version"] == "1.35"
-    assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
     assert prod.rec.exports["cluster_name"] == "llm-prod-us-east-1"
+
+
+def test_prod_control_planes_are_never_upgraded_behind_the_stacks_back(prod, dev):
+    # EXTENDED: past standard support the version stays until the spec raises it.
+    assert prod.one(CLUSTER).inputs["upgradePolicy"] == {"supportType": "EXTENDED"}
+    assert dev.one(CLUSTER).inputs["upgradePolicy"] == {"supportType": "STANDARD"}
 
 
 def test_api_endpoint_is_private_and_public_only_for_the_listed_cidrs(prod, dev):
@@ -699,7 +705,9 @@ def reserved_pool(prod: Built, capacity: str) -> tuple[GpuPoolSpec, catalog.Inst
 @pytest.mark.parametrize("capacity", ["reservation", "capacity-block"])
 def test_reserved_pools_launch_into_their_ec2_reservation(prod, capacity):
     pool, instance = reserved_pool(prod, capacity)
-    spec = node_class_spec(instance, "c", "role", "key", {}, reservation=pool.reservation)
+    spec = node_class_spec(
+        instance, EKS_NODE_IMAGE, "c", "role", "key", {}, reservation=pool.reservation
+    )
     assert spec["capacityReservationSelectorTerms"] == [{"id": RESERVATION_ID}]
     requirements = {r["key"]: r["values"] for r in node_requirements(pool, prod.region, instance)}
     assert requirements["karpenter.sh/capacity-type"][0] == "reserved"
@@ -787,7 +795,33 @@ def test_idle_gpu_nodes_are_consolidated_and_busy_ones_replaced_one_at_a_time(pr
     disruption = node_pool(prod, "h100")["spec"]["disruption"]
     assert disruption["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
     assert disruption["consolidateAfter"] == "15m"
-    assert disruption["budgets"] == [{"nodes": "1", "reasons": ["Underutilized", "Drifted"]}]
+    assert disruption["budgets"][0] == {"nodes": "1", "reasons": ["Underutilized", "Drifted"]}
+    # Outside the default window (Saturday and Sunday, 02:00-10:00 UTC) no node drifts.
+    assert disruption["budgets"][1:] == [
+        {"nodes": "0", "reasons": ["Drifted"], "schedule": "0 10 * * sat", "duration": "16h"},
+        {"nodes": "0", "reasons": ["Drifted"], "schedule": "0 10 * * sun", "duration": "136h"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("window", "blocked"),
+    [
+        # One weekly window: blocked for the rest of the week.
+        ({"days": ["WE"], "start": "22:30", "hours": 12}, [("30 10 * * thu", "156h")]),
+        # Consecutive whole days leave one gap.
+        (
+            {"days": ["MO", "TU", "WE"], "start": "00:00", "hours": 24},
+            [("0 0 * * thu", "96h")],
+        ),
+        # A window crossing midnight of Sunday into Monday.
+        ({"days": ["SU"], "start": "20:00", "hours": 12}, [("0 8 * * mon", "156h")]),
+    ],
+)
+def test_drift_is_blocked_exactly_outside_the_window(window, blocked):
+    budgets = drift_budgets(MaintenanceWindowSpec(**window))
+    assert [(b["schedule"], b["duration"]) for b in budgets] == blocked
+    hours = sum(int(b["duration"].removesuffix("h")) for b in budgets)
+    assert hours + len(window["days"]) * window["hours"] == 7 * 24
 
 
 def test_gpu_nodes_require_imdsv2_and_encrypt_volumes_with_the_cluster_key(prod):
@@ -816,7 +850,8 @@ def test_node_classes_find_subnets_and_security_group_by_discovery_tag(prod):
         spec = node_class(prod, name)["spec"]
         assert spec["subnetSelectorTerms"] == spec["securityGroupSelectorTerms"] == discovery
         assert spec["role"] == prod.outputs(ROLE, "c-karpenter-node-role")["name"]
-        assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+        # A pinned release: AWS publishing an AMI never changes prod GPU nodes by itself.
+        assert spec["amiSelectorTerms"] == [{"alias": EKS_NODE_IMAGE}]
         assert spec["tags"] == prod.fleet.labels()
     tag = prod.one(EC2_TAG)
     assert tag.inputs == {

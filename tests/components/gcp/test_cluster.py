@@ -134,8 +134,21 @@ def test_default_node_pool_is_removed(rec):
     inputs = cluster_of(rec)
     assert inputs["removeDefaultNodePool"] is True
     assert inputs["initialNodeCount"] == 1
-    assert "nodeConfig" not in inputs
     assert "nodePools" not in inputs
+
+
+def test_the_transient_default_pool_runs_as_the_node_account_not_the_compute_default(rec):
+    inputs = cluster_of(rec)
+    account = rec.one(ACCOUNT)
+    assert inputs["nodeConfig"] == {
+        "serviceAccount": account.outputs["email"],
+        "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+    }
+    # Its roles are granted before the cluster (and its default pool) is created.
+    grants = {g.urn for g in rec.of_type(PROJECT_GRANT)}
+    assert grants <= set(rec.one(CLUSTER).dependencies)
+    # Only the creation uses it: a change never replaces the cluster.
+    assert "nodeConfig" in rec.one(CLUSTER).ignore_changes
 
 
 def test_vpc_native_on_the_fleet_network(rec):
@@ -157,18 +170,39 @@ def test_private_nodes_and_a_private_only_endpoint_without_public_cidrs(rec):
     assert private["masterIpv4CidrBlock"] == str(control_plane_cidr(REGION))
 
 
-def test_only_the_node_subnet_reaches_a_private_control_plane(rec):
+OTHER_GCP_SUBNET = "10.31.0.0/20"
+"""europe-west4's node subnet in the prod fleet."""
+
+
+def test_only_the_fleets_gcp_node_subnets_reach_a_private_ip_endpoint(rec):
     authorized = cluster_of(rec)["masterAuthorizedNetworksConfig"]
-    assert [block["cidrBlock"] for block in authorized["cidrBlocks"]] == [NODE_SUBNET]
+    # This region's nodes, and the fleet's other GCP region over global access.
+    assert [block["cidrBlock"] for block in authorized["cidrBlocks"]] == [
+        NODE_SUBNET,
+        OTHER_GCP_SUBNET,
+    ]
+    assert cluster_of(rec)["privateClusterConfig"]["masterGlobalAccessConfig"] == {"enabled": True}
     assert authorized["gcpPublicCidrsAccessEnabled"] is False
 
 
-def test_public_cidrs_open_a_public_endpoint_to_them_alone(dev):
+def test_public_cidrs_open_a_public_ip_endpoint_to_them_alone(dev):
     inputs = cluster_of(dev)
     assert inputs["privateClusterConfig"]["enablePrivateNodes"] is True
     assert inputs["privateClusterConfig"]["enablePrivateEndpoint"] is False
     blocks = inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
-    assert [block["cidrBlock"] for block in blocks] == ["10.31.0.0/20", DEV_PUBLIC_CIDR]
+    assert [block["cidrBlock"] for block in blocks] == [
+        NODE_SUBNET,
+        OTHER_GCP_SUBNET,
+        DEV_PUBLIC_CIDR,
+    ]
+
+
+def test_the_dns_endpoint_admits_any_runner_with_iam_access(rec):
+    config = cluster_of(rec)["controlPlaneEndpointsConfig"]
+    assert config == {
+        "dnsEndpointConfig": {"allowExternalTraffic": True},
+        "ipEndpointsConfig": {"enabled": True},
+    }
 
 
 def test_every_catalog_region_gets_its_own_control_plane_range():
@@ -450,10 +484,12 @@ def test_one_kubernetes_provider_authenticating_through_the_gke_plugin(rec):
     provider = rec.one(K8S_PROVIDER)
     cluster = rec.one(CLUSTER).outputs
     kubeconfig = json.loads(provider.inputs["kubeconfig"])
-    assert kubeconfig["clusters"][0]["cluster"] == {
-        "server": f"https://{cluster['endpoint']}",
-        "certificate-authority-data": cluster["masterAuth"]["clusterCaCertificate"],
-    }
+    # The DNS endpoint: reachable with IAM from any runner, publicly trusted certificate.
+    dns_endpoint = cluster["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["endpoint"]
+    assert kubeconfig["clusters"][0]["cluster"] == {"server": f"https://{dns_endpoint}"}
+    assert dns_endpoint.endswith(f".{REGION}.gke.goog")
+    # A new way to the same cluster never replaces the Kubernetes objects.
+    assert provider.inputs["clusterIdentifier"] == cluster["id"]
     (user,) = kubeconfig["users"]
     assert set(user["user"]) == {"exec"}
     assert user["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
@@ -560,3 +596,53 @@ def test_on_demand_pools_take_neither_spot_nor_flex_start(capacity):
     assert config["spot"] is False
     assert "flexStart" not in config
     assert "reservationAffinity" not in config
+
+
+# --- day-2 operations ---------------------------------------------------------------------
+
+
+def test_gpu_metrics_come_from_gkes_managed_dcgm(rec):
+    monitoring = cluster_of(rec)["monitoringConfig"]
+    assert "DCGM" in monitoring["enableComponents"]
+    assert monitoring["managedPrometheus"] == {"enabled": True}
+
+
+def test_upgrades_wait_for_the_weekly_maintenance_window(rec):
+    policy = cluster_of(rec)["maintenancePolicy"]
+    # The default window: Saturday and Sunday, 02:00-10:00 UTC.
+    assert policy["recurringWindow"] == {
+        "startTime": "2025-01-06T02:00:00Z",
+        "endTime": "2025-01-06T10:00:00Z",
+        "recurrence": "FREQ=WEEKLY;BYDAY=SA,SU",
+    }
+    assert "maintenanceExclusions" not in policy
+
+
+def test_maintenance_exclusions_hold_upgrades_back(recorded, prod_config):
+    config = copy.deepcopy(prod_config)
+    region = next(r for r in config["regions"] if r["region"] == DEV_REGION)
+    region["cluster"] = {
+        "maintenance_window": {"days": ["TU"], "start": "23:00", "hours": 12},
+        "maintenance_exclusions": [
+            {
+                "name": "year-end-freeze",
+                "start": "2026-12-20T00:00:00Z",
+                "end": "2027-01-04T00:00:00+01:00",
+            }
+        ],
+    }
+    rec = recorded("maintenance", lambda: build(parse_fleet(config), DEV_REGION))
+    policy = cluster_of(rec)["maintenancePolicy"]
+    assert policy["recurringWindow"] == {
+        "startTime": "2025-01-06T23:00:00Z",
+        "endTime": "2025-01-07T11:00:00Z",
+        "recurrence": "FREQ=WEEKLY;BYDAY=TU",
+    }
+    assert policy["maintenanceExclusions"] == [
+        {
+            "exclusionName": "year-end-freeze",
+            "startTime": "2026-12-20T00:00:00Z",
+            "endTime": "2027-01-03T23:00:00Z",
+            "exclusionOptions": {"scope": "NO_MINOR_OR_NODE_UPGRADES"},
+        }
+    ]
