@@ -15,14 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.settings import ROOT
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from llmfleet import mock_outputs
+from llmfleet import pulumi_internals as sdk
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -134,11 +129,11 @@ def _is_stack(urn: str) -> bool:
 def _plain(value: Any) -> Any:
     """Unwrap secrets and drop unknowns so recorded inputs are plain JSON values."""
     if isinstance(value, Mapping):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if value.get(sdk.SIGNATURE_KEY) == sdk.SECRET_SIGNATURE:
             return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items() if v != rpc.UNKNOWN}
+        return {k: _plain(v) for k, v in value.items() if v != sdk.UNKNOWN}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value if v != rpc.UNKNOWN]
+        return [_plain(v) for v in value if v != sdk.UNKNOWN]
     if isinstance(value, pulumi.Resource):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -147,7 +142,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
+class RecordingMonitor(sdk.MockMonitor):
     """A MockMonitor that keeps what every RegisterResource request carried."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
@@ -173,8 +168,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)
         # Mirrors MockMonitor.RegisterResource, keeping the request's inputs on the way.
-        pulumi_mocks._ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        sdk.ensure_event_loop()
+        inputs = sdk.deserialize_properties(request.object)
         custom = bool(request.custom)
         id_, state = self.mocks.new_resource(
             pulumi.runtime.MockResourceArgs(
@@ -187,7 +182,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         )
         urn = self.make_urn(request.parent, request.type, request.name)
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        self.resources[urn] = sdk.ResourceRegistration(urn, id_, state)
         resource = RecordedResource(
             urn=urn,
             type=request.type,
@@ -205,8 +200,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         with self._lock:
             self.recorded.append(resource)
-        properties = _sync_await(rpc.serialize_properties(state, {}))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=properties)
+        properties = sdk.sync_await(sdk.serialize_properties(state, {}))
+        return sdk.RegisterResourceResponse(urn=urn, id=id_, object=properties)
 
 
 def record(
@@ -222,11 +217,11 @@ def record(
     """
     mocks = ProviderMocks()
     monitor = RecordingMonitor(mocks)
-    ROOT.set(None)
+    sdk.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}))
-    _sync_await(run_pulumi_func(program))
-    root = ROOT.get()
+    sdk.sync_await(sdk.run_program(program))
+    root = sdk.ROOT.get()
     exports = _resolved_exports(root)
     resources = _canonical_order(monitor.recorded)
     _place(resources)
@@ -261,7 +256,7 @@ def _resolved_exports(root: Any) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for key, value in outputs.items():
         future = pulumi.Output.from_input(value).future()
-        resolved[key] = _plain(_sync_await(future))
+        resolved[key] = _plain(sdk.sync_await(future))
     return resolved
 
 

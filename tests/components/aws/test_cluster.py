@@ -10,7 +10,6 @@ from typing import Any
 import kubernetes_validate
 import pulumi
 import pytest
-from pulumi.runtime.sync_await import _sync_await
 
 from components import catalog
 from components.aws.cluster import (
@@ -30,6 +29,7 @@ from components.aws.karpenter import (
 from components.k8s.nvidia import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN
 from components.spec import EKS_NODE_IMAGE, GpuPoolSpec, MaintenanceWindowSpec, parse_fleet
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
+from llmfleet.pulumi_internals import sync_await
 from llmfleet.recorder import RecordedResource, Recording, record
 from tests.conftest import DEV_FLEET, PROD_FLEET
 from tests.k8s_schemas import validate_custom_resource
@@ -989,4 +989,4 @@ def test_kubeconfig_is_built_from_the_cluster_and_fetches_tokens_with_the_cli(pr
 
 
 def test_kubeconfig_output_is_secret(prod):
-    assert _sync_await(prod.component.kubeconfig.is_secret()) is True
+    assert sync_await(prod.component.kubeconfig.is_secret()) is True
