@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import pulumi
 
+from components.k8s.autoscaling import MetricsSource
 from components.spec import FleetSpec, ModelSpec, RegionSpec
 
 
@@ -97,6 +98,16 @@ class ServingNetwork:
 
 
 @dataclass(frozen=True)
+class ManagedMetrics:
+    """A cloud's managed Prometheus endpoint that autoscalers query, and their access to it."""
+
+    source: MetricsSource
+    """The query endpoint and how KEDA authenticates to it."""
+    identity: list[pulumi.Resource]
+    """The grants KEDA needs before it queries."""
+
+
+@dataclass(frozen=True)
 class RegionParts:
     """What one region serves from: its network and its cluster."""
 
@@ -149,4 +160,16 @@ class Cloud(Protocol):
 
     def serving_network(self, region: RegionSpec) -> ServingNetwork:
         """Who reaches a model server in ``region`` and what its weight streamer needs."""
+        ...
+
+    def managed_metrics(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ManagedMetrics | None:
+        """The cloud's managed Prometheus for the cluster's autoscalers; None: the cluster runs
+        its own Prometheus server."""
         ...

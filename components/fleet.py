@@ -28,6 +28,7 @@ from components.contracts import (
     ServingNetwork,
 )
 from components.gcp.cloud import GcpCloud
+from components.k8s.autoscaling import ClusterAutoscaling, ClusterAutoscalingArgs
 from components.k8s.secrets import SecretSync, SecretSyncArgs
 from components.k8s.serving import MODEL_READER, ModelServer, ModelServerArgs
 from components.spec import FleetSpec, ModelSpec, RegionSpec, ServingSpec
@@ -88,6 +89,8 @@ class Fleet(Component):
     """Per serving deployment and region, the URI its pods load weights from."""
     secret_syncs: dict[str, tuple[ApiKey, SecretSync]]
     """Per serving region: its API-key secret and the controller syncing it into the cluster."""
+    autoscaling: dict[str, ClusterAutoscaling]
+    """Per serving region: KEDA and the metrics it reads."""
     model_servers: dict[str, dict[str, ModelServer]]
     """Per serving deployment and region, its model server."""
 
@@ -122,6 +125,11 @@ class Fleet(Component):
         served = {r.region for s in spec.serving for r in spec.serving_regions(s)}
         self.secret_syncs = {
             region.region: self._sync_api_key(region)
+            for region in spec.regions
+            if region.region in served
+        }
+        self.autoscaling = {
+            region.region: self._autoscaling(region)
             for region in spec.regions
             if region.region in served
         }
@@ -192,6 +200,25 @@ class Fleet(Component):
         )
         return key, sync
 
+    def _autoscaling(self, region: RegionSpec) -> ClusterAutoscaling:
+        """KEDA on the region's cluster, reading the cloud's managed Prometheus where it has one
+        and an in-cluster Prometheus elsewhere."""
+        stack = self.regions[region.region]
+        name = f"{self._name}-{region.key}-autoscaling"
+        child = pulumi.ResourceOptions(parent=stack)
+        managed = CLOUDS[region.cloud].managed_metrics(
+            f"{name}-metrics", self._spec, region, stack.cluster, child
+        )
+        return ClusterAutoscaling(
+            name,
+            ClusterAutoscalingArgs(
+                provider=stack.provider,
+                managed_metrics=managed.source if managed else None,
+                identity=managed.identity if managed else [],
+            ),
+            child,
+        )
+
     def _serve(self, serving: ServingSpec) -> dict[str, ModelServer]:
         """The model server of ``serving`` on each of its clusters, under the region's stack."""
         servers = {}
@@ -215,6 +242,8 @@ class Fleet(Component):
                     weights_env=network.weights_env,
                     reader_grants=[access.grant],
                     after=[sync.store],
+                    metrics=self.autoscaling[region.region].metrics,
+                    autoscaler_ready=self.autoscaling[region.region].ready,
                 ),
                 pulumi.ResourceOptions(parent=stack),
             )

@@ -8,7 +8,13 @@ from components.aws.api_key import AwsApiKey
 from components.aws.cluster import AwsCluster, AwsClusterArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs, subnet_layout
 from components.aws.storage import AwsModelStorage, AwsModelStorageArgs
-from components.contracts import ApiKey, RegionParts, ServingCluster, ServingNetwork
+from components.contracts import (
+    ApiKey,
+    ManagedMetrics,
+    RegionParts,
+    ServingCluster,
+    ServingNetwork,
+)
 from components.spec import FleetSpec, RegionSpec
 
 METRICS_NAMESPACE = "monitoring"
@@ -81,3 +87,14 @@ class AwsCloud:
             metrics_namespace=METRICS_NAMESPACE,
             weights_env={"AWS_REGION": region.region},
         )
+
+    def managed_metrics(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ManagedMetrics | None:
+        # EKS collects no Prometheus metrics itself: the cluster runs its own server.
+        return None

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import pulumi
 
-from components.contracts import ApiKey, RegionParts, ServingCluster, ServingNetwork
+from components.contracts import (
+    ApiKey,
+    ManagedMetrics,
+    RegionParts,
+    ServingCluster,
+    ServingNetwork,
+)
 from components.gcp.api_key import GcpApiKey
 from components.gcp.cluster import GcpCluster, GcpClusterArgs
+from components.gcp.metrics import GcpManagedMetrics
 from components.gcp.network import (
     HEALTH_CHECK_RANGES,
     GcpRegionNetwork,
@@ -95,3 +102,17 @@ class GcpCloud:
             metrics_namespace=METRICS_NAMESPACE,
             weights_env={},
         )
+
+    def managed_metrics(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ManagedMetrics | None:
+        # GKE's managed collection is on in every llmfleet cluster: KEDA reads it.
+        if not isinstance(cluster, GcpCluster):
+            raise TypeError(f"{region.key}: managed metrics need a GKE cluster")
+        metrics = GcpManagedMetrics(name, fleet, region, cluster, opts)
+        return ManagedMetrics(source=metrics.source, identity=metrics.identity)

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components import catalog
-from components.k8s import scheduling, secrets
+from components.k8s import autoscaling, scheduling, secrets
 from components.spec import GpuPoolSpec, ModelSpec, ServingSpec
 
 MODEL_READER = "model-reader"
@@ -134,6 +134,13 @@ class ModelServerArgs:
     """Environment the model streamer needs for this region's store (``AWS_REGION``)."""
     reader_grants: Sequence[pulumi.Resource] = ()
     """The cloud grants of bucket access to ``model-reader``: pods start after them."""
+    metrics: autoscaling.MetricsSource | None = None
+    """Where the cluster's Prometheus answers; None: no autoscaler (fixed replicas)."""
+    autoscaler_ready: Sequence[pulumi.Resource] = ()
+    """What ScaledObjects wait for: KEDA and its cloud identity."""
+    wake_up: Sequence[Mapping[str, Any]] = ()
+    """KEDA triggers that fire on requests arriving while no replica runs (the gateway's
+    request rate); scale to zero only happens with one."""
     after: Sequence[pulumi.Resource] = ()
     """Cluster add-ons the servers need first: the secret store, the LeaderWorkerSet
     controller."""
@@ -152,6 +159,8 @@ class ModelServer(pulumi.ComponentResource):
     network_policy: kubernetes.networking.v1.NetworkPolicy
     api_key: kubernetes.apiextensions.CustomResource
     """The ExternalSecret keeping the namespace's API-key Secret in sync with the cloud's."""
+    scaled_objects: dict[str, kubernetes.apiextensions.CustomResource]
+    """KEDA ScaledObject by served version."""
 
     def __init__(
         self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None
@@ -196,6 +205,7 @@ class ModelServer(pulumi.ComponentResource):
             self.services[version] = self._service(version)
             self.disruption_budgets[version] = self._disruption_budget(version)
         self.network_policy = self._network_policy()
+        self.scaled_objects = self._autoscale() if args.metrics is not None else {}
         self.register_outputs(
             {
                 "namespace": serving.name,
@@ -547,3 +557,68 @@ class ModelServer(pulumi.ComponentResource):
             },
             opts=self._child(depends_on=[self.namespace]),
         )
+
+    # --- autoscaling ----------------------------------------------------------------------
+
+    def _autoscale(self) -> dict[str, kubernetes.apiextensions.CustomResource]:
+        args = self._args
+        metrics = args.metrics
+        assert metrics is not None
+        namespace = args.serving.name
+        after: list[pulumi.Resource] = [self.namespace, *args.autoscaler_ready]
+        auth = None
+        if metrics.pod_identity is not None:
+            auth = f"{namespace}-metrics"
+            after.append(
+                kubernetes.apiextensions.CustomResource(
+                    f"{self._name}-metrics-auth",
+                    api_version="keda.sh/v1alpha1",
+                    kind="TriggerAuthentication",
+                    metadata=self._metadata(auth),
+                    spec={"podIdentity": {"provider": metrics.pod_identity}},
+                    opts=self._child(depends_on=[self.namespace]),
+                )
+            )
+        if metrics.pod_monitoring:
+            kubernetes.apiextensions.CustomResource(
+                f"{self._name}-pod-monitoring",
+                api_version="monitoring.googleapis.com/v1",
+                kind="PodMonitoring",
+                metadata=self._metadata(f"{namespace}-vllm"),
+                spec={
+                    "selector": {"matchLabels": self._selector()},
+                    "endpoints": [
+                        {
+                            "port": "http",
+                            "path": "/metrics",
+                            "interval": f"{autoscaling.POLLING_SECONDS}s",
+                        }
+                    ],
+                },
+                opts=self._child(depends_on=[self.namespace]),
+            )
+        scaled = {}
+        for version, workload in self.workloads.items():
+            name = self.workload_name(version)
+            api_version, kind = (
+                ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
+                if self.multi_node
+                else ("apps/v1", "Deployment")
+            )
+            spec = autoscaling.scaled_object_spec(
+                target={"apiVersion": api_version, "kind": kind, "name": name},
+                min_replicas=args.serving.min_replicas,
+                max_replicas=args.serving.max_replicas,
+                startup_seconds=startup_budget_seconds(args.models[version]),
+                trigger_list=autoscaling.triggers(namespace, name, metrics, auth, args.wake_up),
+                wake_up=bool(args.wake_up),
+            )
+            scaled[version] = kubernetes.apiextensions.CustomResource(
+                f"{self._name}-{kubernetes_name(version)}-autoscaler",
+                api_version="keda.sh/v1alpha1",
+                kind="ScaledObject",
+                metadata=self._metadata(name, version),
+                spec=spec,
+                opts=self._child(depends_on=[workload, *after]),
+            )
+        return scaled

@@ -75,7 +75,14 @@ def test_one_region_stack_with_network_and_cluster_per_region(prod):
             else ("llmfleet:gcp:RegionNetwork", "llmfleet:gcp:Cluster", "llmfleet:gcp:ApiKey")
         )
         # Every region serves: its API key, the sync controller and the model server.
-        serving = [api_key, "llmfleet:k8s:ModelServer", "llmfleet:k8s:SecretSync"]
+        serving = [
+            api_key,
+            "llmfleet:k8s:ClusterAutoscaling",
+            "llmfleet:k8s:ModelServer",
+            "llmfleet:k8s:SecretSync",
+        ]
+        if stack.cloud == "gcp":
+            serving.append("llmfleet:gcp:ManagedMetrics")
         assert kinds == sorted([network, cluster, *serving])
 
 
