@@ -130,7 +130,8 @@ class SpecError(ValueError):
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Field docstrings become the descriptions of `llmfleet schema`, which editors show.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
     @classmethod
     def _raw_rules(cls, data: dict[str, Any]) -> Iterator[RuleViolation]:

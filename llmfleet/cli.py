@@ -129,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     _catalog_filters(accelerators)
     accelerators.add_argument("--region", help="only this region (shows its zones)")
 
+    _add(commands, "schema", _schema, "print the JSON Schema of stack files (for editors)")
+
     regions = _add(commands, "regions", _regions, "cloud regions, their zones and accelerators")
     _catalog_filters(regions)
     return parser
@@ -254,6 +256,13 @@ def _regions(args: argparse.Namespace, out: Console) -> int:
         sys.stdout.write(json.dumps(catalog_tables.regions_json(args.cloud), indent=2) + "\n")
     else:
         out.print(catalog_tables.regions_table(args.cloud))
+    return EXIT_CLEAN
+
+
+def _schema(args: argparse.Namespace, out: Console) -> int:
+    from llmfleet.schema import schema_text
+
+    sys.stdout.write(schema_text())
     return EXIT_CLEAN
 
 
