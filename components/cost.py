@@ -82,8 +82,8 @@ class Resource:
     region: str | None = None
     cloud: str | None = None
     provider: str | None = None
-    outputs: Mapping[str, Any] = field(default_factory=dict)
-    """Known outputs (the plan's mocks); empty during a preview."""
+    property_dependencies: Mapping[str, list[str]] = field(default_factory=dict)
+    """Input name -> URNs of the resources its value came from, as the engine records them."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +294,14 @@ class _Context:
     usage: Usage | None
     assumptions: Assumptions
 
+    def __post_init__(self) -> None:
+        self.by_urn = {r.urn: r for r in self.resources}
+
+    def sources(self, r: Resource, prop: str, type_: str) -> list[Resource]:
+        """The resources of ``type_`` that ``r``'s input ``prop`` takes values from."""
+        found = (self.by_urn.get(urn) for urn in r.property_dependencies.get(prop, ()))
+        return [s for s in found if s is not None and s.type == type_]
+
     def floor(self, region: str, pool: str | None) -> int:
         if self.usage is None or pool is None:
             return 0
@@ -458,26 +466,35 @@ def _nodes(
 
 
 def _disks(
-    r: Resource, ctx: _Context, cloud: str, gb: float | None, nodes: Line | None, pool: str
+    r: Resource,
+    ctx: _Context,
+    cloud: str,
+    disk: tuple[float | None, str | None],
+    nodes: Line | Unpriced | None,
+    pool: str,
 ) -> Priced:
-    """Each node's boot disk, as many as the pool's nodes."""
-    if nodes is None or not isinstance(nodes, Line):
+    """Each node's boot disk (size GB, volume type), as many as the pool's nodes."""
+    if not isinstance(nodes, Line):
         return
-    if gb is None:
-        yield Unpriced(nodes.region, NODE_DISKS, f"pool {pool} boot disks", "size unknown", r.urn)
+    gb, volume_type = disk
+    size = f"{gb:g}" if gb is not None else "?"
+    item = f"pool {pool}: {size} GB {volume_type} disk per node"
+    try:
+        price = catalog.service_price(cloud, f"disk_{volume_type}")
+    except catalog.CatalogError:
+        price = None
+    if gb is None or price is None:
+        reason = "disk size unknown" if gb is None else f"no catalog price for {volume_type}"
+        yield Unpriced(nodes.region, NODE_DISKS, item, reason, r.urn)
         return
-    price = catalog.service_price(cloud, "block_storage")
-    yield _line(
-        nodes.region,
-        NODE_DISKS,
-        f"pool {pool}: {gb:g} GB boot disk per node",
-        price,
-        nodes.count_min * gb,
-        nodes.count_max * gb,
-        "GB",
-        r.urn,
-        ctx,
-    )
+    count_min, count_max = nodes.count_min * gb, nodes.count_max * gb
+    yield _line(nodes.region, NODE_DISKS, item, price, count_min, count_max, "GB", r.urn, ctx)
+
+
+def _ebs(mappings: list[Any] | None) -> tuple[float | None, str | None]:
+    """Size and type of the first (root) EBS volume of block-device mappings."""
+    ebs = (mappings or [{}])[0].get("ebs") or {}
+    return _number(ebs.get("volumeSize")), ebs.get("volumeType", "gp3")
 
 
 def _eks_node_group(r: Resource, ctx: _Context) -> Priced:
@@ -499,13 +516,14 @@ def _eks_node_group(r: Resource, ctx: _Context) -> Priced:
         )
     )
     yield from lines
-    template_id = _get(p, "launchTemplate", "id")
     template = next(
-        (t for t in ctx.resources if template_id and t.outputs.get("id") == template_id), None
+        iter(ctx.sources(r, "launchTemplate", "aws:ec2/launchTemplate:LaunchTemplate")), None
     )
-    mappings = (template.inputs if template else {}).get("blockDeviceMappings") or []
-    gb = _number(_get(mappings[0], "ebs", "volumeSize")) if mappings else p.get("diskSize", 20)
-    yield from _disks(r, ctx, "aws", gb, next(iter(lines), None), pool)
+    if template is not None:
+        disk = _ebs(template.inputs.get("blockDeviceMappings"))
+    else:
+        disk = (_number(p.get("diskSize", 20)), "gp3")  # EKS's default without a template
+    yield from _disks(r, ctx, "aws", disk, next(iter(lines), None), pool)
 
 
 def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
@@ -561,8 +579,7 @@ def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
         None,
     )
     mappings = _get(node_class.inputs, "spec", "blockDeviceMappings") if node_class else None
-    gb = sum(_number(_get(m, "ebs", "volumeSize")) or 0 for m in mappings) if mappings else None
-    yield from _disks(r, ctx, "aws", gb, next(iter(lines), None), pool)
+    yield from _disks(r, ctx, "aws", _ebs(mappings), next(iter(lines), None), pool)
 
 
 def _gke_node_pool(r: Resource, ctx: _Context) -> Priced:
@@ -593,8 +610,8 @@ def _gke_node_pool(r: Resource, ctx: _Context) -> Priced:
         )
     )
     yield from lines
-    disk_gb = _number(config.get("diskSizeGb", 100))
-    yield from _disks(r, ctx, "gcp", disk_gb, next(iter(lines), None), pool)
+    disk = (_number(config.get("diskSizeGb", 100)), config.get("diskType", "pd-balanced"))
+    yield from _disks(r, ctx, "gcp", disk, next(iter(lines), None), pool)
 
 
 def _eks_cluster(r: Resource, ctx: _Context) -> Priced:
@@ -705,10 +722,8 @@ def _transfer_job(r: Resource, ctx: _Context) -> Priced:
         item = f"S3 to GCS copy into {sink}"
         yield from _transfer(r, ctx, "aws", item, "internet_egress")
         return
-    source_name = _get(spec, "gcsDataSource", "bucketName")
-    source = next(
-        (b for b in ctx.resources if source_name and b.outputs.get("name") == source_name), None
-    )
+    buckets = ctx.sources(r, "transferSpec", "gcp:storage/bucket:Bucket")
+    source = next((b for b in buckets if b.region != sink), None)
     same = source is not None and _continent(source.region) == _continent(sink)
     key = "inter_region_transfer" if same else "intercontinental_transfer"
     origin = source.region if source else "another region"

@@ -77,7 +77,7 @@ def estimate_cost(recording: Recording, stack: StackConfig) -> cost_model.Estima
             region=r.region,
             cloud=r.cloud,
             provider=r.provider,
-            outputs=r.outputs,
+            property_dependencies=r.property_dependencies,
         )
         for r in recording.custom()
     ]

@@ -35,6 +35,8 @@ class RecordedResource:
     dependencies: list[str]
     protect: bool
     inputs: dict[str, Any]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Input name -> URNs that input's value came from, as the SDK sends them to the engine."""
     outputs: dict[str, Any] = field(default_factory=dict)
     retain_on_delete: bool = False
     delete_before_replace: bool = False
@@ -57,6 +59,7 @@ class RecordedResource:
             "cloud": self.cloud,
             "region": self.region,
             "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
             "provider": self.provider,
             "protect": self.protect,
             "inputs": self.inputs,
@@ -191,6 +194,11 @@ class RecordingMonitor(sdk.MockMonitor):
             parent=None if _is_stack(request.parent) else request.parent,
             provider=_provider_urn(request.provider),
             dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                name: sorted(set(deps.urns))
+                for name, deps in sorted(request.propertyDependencies.items())
+                if deps.urns
+            },
             protect=bool(request.protect),
             inputs=_plain(inputs),
             outputs=state,

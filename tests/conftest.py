@@ -107,6 +107,7 @@ def recorded() -> Callable[[str, Callable[[], Any]], Recording]:
 
 
 PLAN_RESOURCE_KEYS = {
+    "propertyDependencies",
     "urn",
     "type",
     "name",

@@ -151,3 +151,11 @@ def test_resources_are_in_canonical_order(recording):
             assert recording.resources.index(parent) < position
     roots = [r.name for r in recording.resources if r.parent is None]
     assert roots == sorted(roots)
+
+
+def test_property_dependencies_name_the_input_each_urn_flows_into(recording):
+    vpc = recording.one("aws:ec2/vpc:Vpc", "east-vpc")
+    subnet = recording.one("aws:ec2/subnet:Subnet", "east-subnet")
+    assert subnet.property_dependencies == {"vpcId": [vpc.urn]}
+    assert subnet.to_json()["propertyDependencies"] == {"vpcId": [vpc.urn]}
+    assert vpc.property_dependencies == {}
