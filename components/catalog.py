@@ -313,6 +313,11 @@ def general_purpose_type(cloud: Cloud, name: str) -> GeneralPurposeType | None:
     return GeneralPurposeType(cloud=cloud, name=name, **fields) if fields else None
 
 
+def general_purpose_types(cloud: Cloud) -> tuple[str, ...]:
+    """Names of the general-purpose ``cloud`` types the catalog holds (system pools), sorted."""
+    return tuple(sorted(_raw()["general_purpose_types"][cloud]))
+
+
 def service_price(cloud: Cloud, item: str) -> ServicePrice:
     """The price of ``item`` on ``cloud``."""
     fields = _raw()["service_prices"][cloud].get(item)

@@ -511,6 +511,7 @@ class RegionSpec(_Spec):
         yield from self._address_rules()
         if region_known:
             # Pool types are offered per region: with an unknown region every pool would fail.
+            yield from self._system_pool_rules()
             pools_ok = True
             for i, pool in enumerate(self.cluster.gpu_pools):
                 found = list(self._pool_rules(pool, ("cluster", "gpu_pools", i)))
@@ -558,6 +559,26 @@ class RegionSpec(_Spec):
                 ("cluster", "kubernetes_version"),
                 f"'{version}' {when} {service}; use one of {', '.join(offered)}",
             )
+
+    def _system_pool_rules(self) -> Iterator[RuleViolation]:
+        chosen = self.cluster.system_pool.instance_type
+        if chosen is None:
+            return
+        loc = ("cluster", "system_pool", "instance_type")
+        general = catalog.general_purpose_types(self.cloud)
+        if chosen in general:
+            return
+        try:
+            carrying = catalog.instance_type(self.cloud, chosen)
+        except catalog.CatalogError:
+            problem = f"unknown {self.cloud} general-purpose type '{chosen}'"
+            yield RuleViolation(loc, _not_one_of(problem, chosen, general))
+            return
+        yield RuleViolation(
+            loc,
+            f"{chosen} carries {carrying.accelerator_count} x {carrying.accelerator}; the system "
+            f"pool runs add-ons on a general-purpose type; allowed: {', '.join(general)}",
+        )
 
     def _pool_rules(self, pool: GpuPoolSpec, loc: tuple[str | int, ...]) -> Iterator[RuleViolation]:
         known = catalog.accelerators()

@@ -372,3 +372,8 @@ class TestCapacityOfferings:
             "flex-start",
             "reservation",
         )
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_the_default_system_type_is_a_listed_general_purpose_type(cloud):
+    assert catalog.default_system_instance_type(cloud) in catalog.general_purpose_types(cloud)

@@ -255,6 +255,25 @@ CASES: dict[str, Case] = {
         stack(gcp_pools(pool(accelerator="nvidia-l4", count=1, tpu_topology="2x2"))),
         ["tpu_topology: only for TPU pools"],
     ),
+    # --- the system pool's type comes from the catalog's general-purpose types
+    "system pool type unknown": Case(
+        stack(edit(AWS_FLEET, {"regions.0.cluster.system_pool": {"instance_type": "m9.huge"}})),
+        ["system_pool.instance_type: unknown aws general-purpose type 'm9.huge'", "m7i.xlarge"],
+    ),
+    "system pool type typo": Case(
+        stack(edit(AWS_FLEET, {"regions.0.cluster.system_pool": {"instance_type": "m7i.xlarg"}})),
+        ["(did you mean 'm7i.xlarge'?)"],
+    ),
+    "system pool on a GPU type": Case(
+        stack(edit(AWS_FLEET, {"regions.0.cluster.system_pool": {"instance_type": "g6.xlarge"}})),
+        ["g6.xlarge carries 1 x nvidia-l4; the system pool runs add-ons on a general-purpose"],
+    ),
+    "system pool with a gcp type on aws": Case(
+        stack(
+            edit(AWS_FLEET, {"regions.0.cluster.system_pool": {"instance_type": "e2-standard-4"}})
+        ),
+        ["unknown aws general-purpose type 'e2-standard-4'"],
+    ),
     # --- Kubernetes versions the cloud offers
     "unreleased on EKS": Case(
         stack(edit(AWS_FLEET, {"regions.0.cluster.kubernetes_version": "1.39"})),
