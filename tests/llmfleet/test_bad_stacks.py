@@ -520,3 +520,19 @@ def test_a_bad_stack_file_exits_with_its_code_and_message(tmp_path: Path, capsys
     message = " ".join(captured.err.split())  # rich wraps long lines
     for fragment in case.fragments:
         assert fragment in message
+
+
+FILE_CASES = {name: case for name, case in CASES.items() if not case.args}
+
+
+@pytest.mark.parametrize("case", FILE_CASES.values(), ids=FILE_CASES.keys())
+def test_validate_refuses_a_bad_stack_file_as_plan_does(tmp_path: Path, capsys, case: Case):
+    project = make_project(tmp_path, {})
+    (project / "stacks" / "Pulumi.case.yaml").write_bytes(case.file)
+    code = main(["validate", "case", "--project", str(project)])
+    captured = capsys.readouterr()
+    assert code == case.code, captured.err
+    assert "Traceback" not in captured.err
+    message = " ".join(captured.err.split())
+    for fragment in case.fragments:
+        assert fragment in message
