@@ -1589,6 +1589,11 @@ _PATTERN_HINTS = {
     "tpu_topology": "use chips per side joined by 'x', e.g. '2x4' or '4x4'",
     "domain": "use a lowercase DNS name of two or more labels, e.g. 'llm.example.com'",
     "kubernetes_version": "use a minor version, e.g. '1.35'",
+    "start": "use a 24-hour UTC time HH:MM, e.g. '02:00'",
+    "node_image": "use al2023@latest or a pinned AMI release al2023@vYYYYMMDD, e.g. "
+    "'al2023@v20251110'",
+    "zone": "use a Route 53 hosted zone ID, e.g. 'Z0123456789ABCDEFGHIJ', or a Cloud DNS managed "
+    "zone name, e.g. 'llm-example-com'",
     "source": "use s3://bucket/path, gs://bucket/path or hf://org/model, e.g. "
     "'hf://meta-llama/Meta-Llama-3-8B-Instruct'",
 }

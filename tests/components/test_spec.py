@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from components import catalog
 from components.spec import (
+    _PATTERN_HINTS,
     EKS_NODE_IMAGE,
     FleetSpec,
     SpecError,
@@ -1021,3 +1023,40 @@ class TestDayTwo:
             "fleet.regions[0].cluster.maintenance_exclusions[0].end",
             "NO_UPGRADES lasts at most 30 days in GKE",
         )
+
+
+def _pattern_fields(model: type[BaseModel], seen: set) -> set[str]:
+    """Names of every field in the model tree that a regular expression constrains."""
+    if model in seen:
+        return set()
+    seen.add(model)
+    found = set()
+    for name, info in model.model_fields.items():
+        constraints = [*info.metadata, *_annotation_metadata(info.annotation)]
+        if any(getattr(m, "pattern", None) for m in constraints):
+            found.add(name)
+        for nested in _models_in(info.annotation):
+            found |= _pattern_fields(nested, seen)
+    return found
+
+
+def _annotation_metadata(annotation: Any) -> list[Any]:
+    found = list(getattr(annotation, "__metadata__", ()))
+    for arg in get_args(annotation):
+        found += _annotation_metadata(arg)
+    return found
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def test_every_pattern_field_has_a_human_hint_with_an_example():
+    fields = _pattern_fields(FleetSpec, set())
+    assert {"gcp_project", "tpu_topology", "version", "domain"} <= fields
+    for name in fields - {"tags"}:  # a tag's key and value have their own hints
+        assert "e.g." in _PATTERN_HINTS[name], name
+    for hint in ("tag key", "tag value"):
+        assert "e.g." in _PATTERN_HINTS[hint]

@@ -448,6 +448,14 @@ CASES: dict[str, Case] = {
         stack(edit(AWS_FLEET, {"routing": {"domain": "https://llm.example.com"}})),
         ["routing.domain: 'https://llm.example.com' is not allowed", "e.g. 'llm.example.com'"],
     ),
+    "maintenance start": Case(
+        stack(edit(AWS_FLEET, {"regions.0.cluster.maintenance_window": {"start": "25:00"}})),
+        ["maintenance_window.start: '25:00' is not allowed", "e.g. '02:00'"],
+    ),
+    "node image": Case(
+        stack(edit(AWS_FLEET, {"regions.0.cluster.node_image": "ubuntu-22.04"})),
+        ["node_image: 'ubuntu-22.04' is not allowed", "e.g. 'al2023@v20251110'"],
+    ),
     "fleet name": Case(
         stack(edit(AWS_FLEET, {"name": "LLM"})), ["fleet.name: 'LLM' is not allowed", "e.g."]
     ),
