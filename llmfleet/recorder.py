@@ -41,6 +41,8 @@ class RecordedResource:
     retain_on_delete: bool = False
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """Former names of the resource (``pulumi.Alias(name=...)``) that state follows."""
     cloud: str | None = None
     region: str | None = None
 
@@ -205,6 +207,7 @@ class RecordingMonitor(sdk.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=list(request.ignoreChanges),
+            aliases=[alias.spec.name for alias in request.aliases if alias.spec.name],
         )
         with self._lock:
             self.recorded.append(resource)

@@ -65,12 +65,20 @@ COREDNS_ADDON = "coredns"
 
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEC2ContainerRegistryReadOnly",
+    # Pull images and nothing else, as upstream Karpenter's node role: ReadOnly also lists
+    # and describes every repository of the account.
+    "AmazonEC2ContainerRegistryPullOnly",
     "AmazonEKS_CNI_Policy",
     # Session Manager is the break-glass shell: no SSH keys, no open ports.
     "AmazonSSMManagedInstanceCore",
 )
 """AWS managed policies of every node role (system and Karpenter nodes)."""
+
+REPLACED_NODE_POLICIES = {
+    "AmazonEC2ContainerRegistryPullOnly": "AmazonEC2ContainerRegistryReadOnly"
+}
+"""Node policies that took the place of another: their attachments keep the old one's
+resource (an alias), so state follows the rename."""
 
 KUBERNETES_SYSTEM_NAMESPACE = "kube-system"
 
@@ -451,13 +459,15 @@ class AwsCluster(AwsComponent):
         return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy/", policy)
 
     def _attach(
-        self, resource: str, role: aws.iam.Role, policy: str
+        self, resource: str, role: aws.iam.Role, policy: str, *, formerly: str | None = None
     ) -> aws.iam.RolePolicyAttachment:
+        """Attach an AWS managed policy; ``formerly`` names the resource's previous name."""
+        aliases = [pulumi.Alias(name=formerly)] if formerly else None
         return aws.iam.RolePolicyAttachment(
             resource,
             role=role.name,
             policy_arn=self._managed_policy_arn(policy),
-            opts=self._child(),
+            opts=self._child(aliases=aliases),
         )
 
     def _cluster_key(self) -> aws.kms.Key:
@@ -587,7 +597,17 @@ class AwsCluster(AwsComponent):
             tags=self._tags(resource),
             opts=self._child(),
         )
-        return role, [self._attach(f"{resource}-{p}", role, p) for p in NODE_POLICIES]
+        return role, [
+            self._attach(
+                f"{resource}-{p}",
+                role,
+                p,
+                formerly=f"{resource}-{REPLACED_NODE_POLICIES[p]}"
+                if p in REPLACED_NODE_POLICIES
+                else None,
+            )
+            for p in NODE_POLICIES
+        ]
 
     def _system_node_group(
         self, args: AwsClusterArgs, pool: SystemPoolSpec, after: Sequence[pulumi.Resource]

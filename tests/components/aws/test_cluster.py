@@ -464,7 +464,7 @@ def test_system_node_role_has_the_worker_policies_before_nodes_join(prod):
     }
     assert attached(prod, role) >= {
         "AmazonEKSWorkerNodePolicy",
-        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEC2ContainerRegistryPullOnly",
         "AmazonEKS_CNI_Policy",
     }
     role_attachments = [
@@ -558,7 +558,7 @@ def test_karpenter_nodes_have_their_own_role(prod):
     assert role.outputs["arn"] != prod.one(NODE_GROUP).inputs["nodeRoleArn"]
     assert attached(prod, role) >= {
         "AmazonEKSWorkerNodePolicy",
-        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEC2ContainerRegistryPullOnly",
         "AmazonEKS_CNI_Policy",
     }
 
@@ -990,3 +990,11 @@ def test_kubeconfig_is_built_from_the_cluster_and_fetches_tokens_with_the_cli(pr
 
 def test_kubeconfig_output_is_secret(prod):
     assert sync_await(prod.component.kubeconfig.is_secret()) is True
+
+
+def test_node_roles_pull_images_only_and_keep_their_former_attachment_state(prod):
+    for purpose in ("system-node", "karpenter-node"):
+        attachment = prod.one(ATTACHMENT, f"c-{purpose}-role-AmazonEC2ContainerRegistryPullOnly")
+        assert attachment.inputs["policyArn"].endswith(":policy/AmazonEC2ContainerRegistryPullOnly")
+        # The attachment that held ReadOnly before: an alias, so state follows the rename.
+        assert attachment.aliases == [f"c-{purpose}-role-AmazonEC2ContainerRegistryReadOnly"]
