@@ -193,7 +193,7 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
             written = export_manifests(plan.recording, args.export_manifests)
         except OSError as error:
             raise UsageError(f"cannot write {error.filename}: {error.strerror}") from None
-        out.print(f"{written} manifests written to {args.export_manifests}")
+        out.print(f"{written} files written to {args.export_manifests}", highlight=False)
     return plan.exit_code
 
 

@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from llmfleet.cli import main
+from llmfleet.manifests import INDEX
+from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from tests.conftest import REPO
 from tests.k8s_schemas import validate_custom_resource
 
@@ -26,14 +28,17 @@ def documents(folder: Path) -> dict[str, dict]:
     return {
         path.name: yaml.safe_load(path.read_text())
         for path in folder.glob("*.yaml")
-        if path.name != "helm-releases.yaml"
+        if not path.name.startswith(("helmrelease-", "helmrepository-"))
     }
 
 
 def test_one_folder_per_cluster_with_objects(exported):
     # The GKE cluster itself creates no Kubernetes objects (GKE installs GPU drivers); its
     # folder holds the serving objects.
-    assert sorted(p.name for p in exported.iterdir()) == ["aws-us-east-1", "gcp-us-central1"]
+    assert sorted(p.name for p in exported.iterdir() if p.is_dir()) == [
+        "aws-us-east-1",
+        "gcp-us-central1",
+    ]
 
 
 def test_karpenter_objects_are_exported_and_valid(exported, schemas_dir):
@@ -55,9 +60,55 @@ def test_numbers_stay_integers(exported):
     assert isinstance(pool["spec"]["limits"]["nvidia.com/gpu"], int)
 
 
-def test_helm_releases_are_listed_with_pinned_charts(exported):
-    releases = yaml.safe_load((exported / "aws-us-east-1" / "helm-releases.yaml").read_text())
-    versions = {r["name"]: r["version"] for r in releases}
-    assert versions["karpenter"] == "1.14.1"
-    assert versions["karpenter-crd"] == "1.14.1"
-    assert all(versions.values())
+def test_helm_releases_are_flux_objects_with_pinned_charts(exported):
+    folder = exported / "aws-us-east-1"
+    releases = {
+        d["metadata"]["name"]: d
+        for d in (yaml.safe_load(p.read_text()) for p in folder.glob("helmrelease-*.yaml"))
+    }
+    karpenter = releases["karpenter"]
+    assert karpenter["apiVersion"] == "helm.toolkit.fluxcd.io/v2"
+    assert karpenter["metadata"]["namespace"] == "kube-system"
+    chart = karpenter["spec"]["chart"]["spec"]
+    assert (chart["chart"], chart["version"]) == ("karpenter", "1.14.1")
+    source = chart["sourceRef"]
+    repository = yaml.safe_load(
+        (folder / f"helmrepository-flux-system-{source['name']}.yaml").read_text()
+    )
+    assert repository["kind"] == source["kind"] == "HelmRepository"
+    assert repository["spec"] == {
+        "interval": "1h",
+        "url": "oci://public.ecr.aws/karpenter",
+        "type": "oci",
+    }
+    assert all(r["spec"]["chart"]["spec"]["version"] for r in releases.values())
+
+
+def test_cloud_computed_values_are_visible_placeholders(exported):
+    text = "\n".join(p.read_text() for p in exported.rglob("*.yaml"))
+    assert ACCOUNT_ID not in text
+    assert ".eks.amazonaws.com" not in text
+    assert "<computed: aws:eks/cluster:Cluster" in text
+    node_class = documents(exported / "aws-us-east-1")["ec2nodeclass-h100.yaml"]
+    kms = node_class["spec"]["blockDeviceMappings"][0]["ebs"]["kmsKeyID"]
+    assert kms.startswith("<computed: aws:kms/key:Key ") and kms.endswith(" .arn>")
+
+
+def test_count_printed_is_files_written_and_stale_files_go(tmp_path, capsys):
+    folder = tmp_path / "out"
+    mine = folder / "aws-us-east-1" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("kept: true\n")
+    stale = folder / "gcp-europe-west4" / "namespace-old.yaml"
+    stale.parent.mkdir()
+    stale.write_text("kind: Namespace\n")
+    (folder / INDEX).write_text("gcp-europe-west4/namespace-old.yaml\n../outside.yaml\n")
+    (tmp_path / "outside.yaml").write_text("kept: true\n")
+    args = ["plan", "dev", "--project", str(REPO), "--export-manifests", str(folder)]
+    assert main(args) == 0
+    written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.yaml"))
+    written.remove("aws-us-east-1/mine.yaml")
+    assert f"{len(written)} files written to {folder}" in capsys.readouterr().out
+    assert (folder / INDEX).read_text().splitlines() == written
+    assert not stale.parent.exists()
+    assert mine.exists() and (tmp_path / "outside.yaml").exists()
