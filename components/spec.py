@@ -1077,6 +1077,9 @@ class FleetSpec(_Spec):
         yield from self._model_versions_unique()
         yield from self._published_versions_immutable(info)
         yield from self._serving_references(storage_ok=not storage)
+        yield from self._scale_to_zero_opt_in()
+        yield from self._cloud_dns_needs_a_project()
+        yield from self._node_images_pinned_in_prod()
 
     @classmethod
     def _raw_rules(cls, data: dict[str, Any]) -> Iterator[RuleViolation]:
@@ -1404,18 +1407,16 @@ class FleetSpec(_Spec):
             f"utilisation; {fix}, or use a smaller dtype or max_model_len",
         )
 
-    @model_validator(mode="after")
-    def _scale_to_zero_opt_in(self) -> FleetSpec:
+    def _scale_to_zero_opt_in(self) -> Iterator[RuleViolation]:
         if self.environment != "prod":
-            return self
+            return
         for i, serving in enumerate(self.serving):
             if serving.min_replicas == 0 and not serving.scale_to_zero:
-                raise RuleViolation(
+                yield RuleViolation(
                     ("serving", i, "min_replicas"),
                     "0 scales a prod deployment to zero and its first request waits minutes for "
                     "a cold start; set scale_to_zero: true to accept that, or min_replicas: 1",
                 )
-        return self
 
     @property
     def dns(self) -> Literal["route53", "cloud-dns"]:
@@ -1424,15 +1425,13 @@ class FleetSpec(_Spec):
             return self.routing.dns
         return "route53" if self.regions_of("aws") else "cloud-dns"
 
-    @model_validator(mode="after")
-    def _cloud_dns_needs_a_project(self) -> FleetSpec:
+    def _cloud_dns_needs_a_project(self) -> Iterator[RuleViolation]:
         if self.routing.domain is not None and self.dns == "cloud-dns" and not self.gcp_project:
-            raise RuleViolation(
+            yield RuleViolation(
                 ("routing", "dns"),
                 "cloud-dns needs gcp_project (the project of the managed zone); use route53 "
                 "or set gcp_project",
             )
-        return self
 
     def serving_regions(self, serving: ServingSpec) -> list[RegionSpec]:
         """The regions a serving deployment runs in (its list, or every region with its pool)."""
@@ -1443,18 +1442,16 @@ class FleetSpec(_Spec):
             and serving.pool in {p.name for p in r.cluster.gpu_pools}
         ]
 
-    @model_validator(mode="after")
-    def _node_images_pinned_in_prod(self) -> FleetSpec:
+    def _node_images_pinned_in_prod(self) -> Iterator[RuleViolation]:
         if self.environment != "prod":
-            return self
+            return
         for i, region in enumerate(self.regions):
             if region.cloud == "aws" and region.cluster.node_image.endswith("@latest"):
-                raise RuleViolation(
+                yield RuleViolation(
                     ("regions", i, "cluster", "node_image"),
                     f"{region.cluster.node_image} lets AWS roll any new AMI onto prod GPU nodes; "
                     f"pin a release such as {EKS_NODE_IMAGE}",
                 )
-        return self
 
     @model_validator(mode="after")
     def _apply_environment_defaults(self) -> FleetSpec:

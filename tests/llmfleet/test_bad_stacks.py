@@ -483,6 +483,24 @@ CASES: dict[str, Case] = {
             "fleet.gcp_project: required when a region is on gcp",
         ],
     ),
+    "prod rules in one run": Case(
+        stack(
+            edit(
+                AWS_FLEET,
+                {
+                    "environment": "prod",
+                    "serving.0.min_replicas": 0,
+                    "regions.0.cluster.node_image": "al2023@latest",
+                    "tags": {"owner": "someone"},
+                },
+            )
+        ),
+        [
+            "fleet.tags.owner: 'owner' is a tag the fleet sets itself",
+            "fleet.serving[0].min_replicas: 0 scales a prod deployment to zero",
+            "fleet.regions[0].cluster.node_image: al2023@latest lets AWS roll any new AMI",
+        ],
+    ),
     "typo gpu_pool": Case(
         stack(edit(AWS_FLEET, {"regions.0.cluster.gpu_pool": []})),
         ["fleet.regions[0].cluster.gpu_pool: unknown field (did you mean 'gpu_pools'?)"],
