@@ -132,6 +132,10 @@ class Line:
     on_demand_unit_usd: float | None = None
     """The on-demand price of a spot line, for the spot savings."""
     resource: str | None = None
+    instance_type: str | None = None
+    """The node type of a node line."""
+    accelerators_per_unit: int = 0
+    """Accelerators on each node of a node line."""
     hours: float = 1.0
     """Hours a month for hourly prices, else 1."""
 
@@ -461,6 +465,8 @@ def _nodes(
         capacity="spot" if on_spot else "on-demand",
         on_demand_unit_usd=node.on_demand if on_spot else None,
         resource=r.urn,
+        instance_type=node.name,
+        accelerators_per_unit=node.accelerators,
         hours=ctx.assumptions.hours_per_month,
     )
 
@@ -536,7 +542,9 @@ def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
         if q.get("operator") == "In"
     }
     zones = requirements.get("topology.kubernetes.io/zone") or []
-    region = r.region or (zones[0][:-1] if zones else "global")
+    # Zone names end in a letter (us-east-1a); zone IDs (use1-az1) name no region.
+    named = [z for z in zones if z[-1:].isalpha()]
+    region = r.region or (named[0][:-1] if named else "global")
     names = list(requirements.get("node.kubernetes.io/instance-type") or [])
     limits = spec.get("limits") or {}
     max_nodes = None

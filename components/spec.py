@@ -178,13 +178,14 @@ class NetworkSpec(_Spec):
     without the NAT. Default: on in prod and staging, off in dev."""
     flow_logs: bool = True
     """VPC flow logs (AWS to CloudWatch Logs, GCP subnet flow logs)."""
-    flow_log_retention_days: int = 90
-    """How long AWS flow-log records are kept: a CloudWatch Logs retention period."""
+    flow_log_retention_days: int | None = None
+    """How long AWS flow-log records are kept: a CloudWatch Logs retention period. Default:
+    the fleet's log retention (365 days in prod, 90 otherwise)."""
 
     @field_validator("flow_log_retention_days")
     @classmethod
-    def _cloudwatch_retention(cls, days: int) -> int:
-        if days not in CLOUDWATCH_RETENTION_DAYS:
+    def _cloudwatch_retention(cls, days: int | None) -> int | None:
+        if days is not None and days not in CLOUDWATCH_RETENTION_DAYS:
             allowed = ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
             raise RuleViolation((), f"{days} is not allowed; use one of {allowed}")
         return days
@@ -1042,6 +1043,11 @@ class FleetSpec(_Spec):
         """Whether stateful resources are protected from deletion (prod and staging)."""
         return self.environment != "dev"
 
+    @property
+    def log_retention_days(self) -> int:
+        """Days audit and flow logs are kept: a year in prod (the policy pack's minimum)."""
+        return 365 if self.environment == "prod" else 90
+
     def labels(self) -> dict[str, str]:
         """Tags for AWS resources and labels for GCP resources (valid for both)."""
         return {**self.own_labels(), **self.tags}
@@ -1465,6 +1471,8 @@ class FleetSpec(_Spec):
                 net.nat = "per-zone" if self.environment == "prod" else "single"
             if net.private_endpoints is None:
                 net.private_endpoints = self.environment != "dev"
+            if net.flow_log_retention_days is None:
+                net.flow_log_retention_days = self.log_retention_days
         return self
 
 

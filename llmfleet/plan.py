@@ -9,7 +9,7 @@ from typing import Any
 
 import policies
 from components import cost as cost_model
-from llmfleet.policy import evaluate
+from llmfleet.policy import evaluate, read_pack_config
 from llmfleet.recorder import Recording, record
 from llmfleet.stackfile import Project, StackConfig
 
@@ -90,6 +90,14 @@ def estimate_cost(recording: Recording, stack: StackConfig) -> cost_model.Estima
 def make_plan(project: Project, stack: StackConfig) -> Plan:
     """Record the stack's resources, price them and judge them with the policy pack's rules."""
     recording = run_program(project, stack)
-    violations = evaluate(recording, policies.POLICIES, policies.ENFORCEMENT)
+    fleet = stack.fleet
+    pack_config = read_pack_config(project.root / "policies" / f"{fleet.environment}.json")
+    # What the stack file states overrides the pack file: the plan judges this stack's limits.
+    overlay = {
+        "monthlyBudgetUsd": fleet.budget.monthly_usd,
+        "maxAccelerators": fleet.budget.max_accelerators,
+        "environment": fleet.environment,
+    }
+    violations = evaluate(recording, policies.POLICIES, policies.ENFORCEMENT, pack_config, overlay)
     estimate = estimate_cost(recording, stack)
     return Plan(stack=stack, recording=recording, estimate=estimate, violations=violations)

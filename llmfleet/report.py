@@ -143,13 +143,17 @@ def print_report(plan: Plan, console: Console, *, tree: bool = False, types: boo
         console.print(type_counts(plan))
     console.print(node_pools(plan))
     if plan.violations:
-        table = Table(title="policy violations", show_edge=False)
-        for column in ("level", "policy", "resource", "message"):
-            table.add_column(column)
+        # Grouped by rule: one heading per rule, its level, then each resource it flags.
+        by_rule: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
         for v in plan.violations:
-            resource = v.get("urn", "").rsplit("::", 1)[-1]
-            table.add_row(v["level"], v["policy"], resource, v["message"])
-        console.print(table)
+            by_rule[(v["policy"], v["level"])].append(v)
+        console.print(f"[bold]policy violations[/] ({len(plan.violations)}):")
+        for (rule, level), found in by_rule.items():
+            style = "red" if level == "mandatory" else "yellow"
+            console.print(f"[{style}]{level}[/] [bold]{escape(rule)}[/] ({len(found)}):")
+            for v in found:
+                resource = v.get("urn", "").rsplit("::", 1)[-1]
+                console.print(f"  {escape(resource)}: {escape(v['message'])}", highlight=False)
     else:
         console.print("[green]policy: no violations[/]")
     unpriced = len(plan.estimate.unpriced)

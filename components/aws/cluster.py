@@ -46,8 +46,6 @@ from components.spec import FleetSpec, RegionSpec, SystemPoolSpec
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every control-plane log stream; ``audit`` and ``authenticator`` answer who did what."""
 
-CONTROL_PLANE_LOG_RETENTION_DAYS = 90
-
 KEY_DELETION_WINDOW_DAYS = 30
 """The longest window: a key scheduled for deletion by mistake can be recovered for 30 days."""
 
@@ -144,20 +142,7 @@ def key_policy(partition: str, account_id: str, region: str, cluster_name: str) 
             "Resource": "*",
             "Condition": {**volumes_via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}},
         },
-        {
-            "Sid": "EncryptControlPlaneLogs",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-            "Action": [
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            "Resource": "*",
-            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}},
-        },
+        {**iam.logs_key_statement(region, log_group), "Sid": "EncryptControlPlaneLogs"},
     )
 
 
@@ -514,7 +499,7 @@ class AwsCluster(AwsComponent):
         logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=log_group_name(self.cluster_name),
-            retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            retention_in_days=self._fleet.log_retention_days,
             kms_key_id=self.kms_key.arn,
             deletion_protection_enabled=self._fleet.protect,
             region=self._region,

@@ -87,3 +87,22 @@ def caller_account(parent: pulumi.Resource) -> tuple[pulumi.Output[str], pulumi.
     account_id = aws.get_caller_identity_output(opts=options).account_id
     partition = aws.get_partition_output(opts=options).partition
     return account_id, partition
+
+
+def logs_key_statement(region: str, log_group_arn: str) -> Statement:
+    """Key policy statement: CloudWatch Logs encrypts one log group (named by the encryption
+    context it sends) with the key, and nothing else."""
+    return {
+        "Sid": "EncryptLogGroup",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": [
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+        ],
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+    }

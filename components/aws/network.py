@@ -86,6 +86,17 @@ def flow_log_trust_policy(vpc_arn: str) -> str:
     )
 
 
+def flow_log_key_policy(vpc_arn: str, region: str, log_group: str) -> str:
+    """Policy of the flow-log key: the account administers it; CloudWatch Logs encrypts the
+    one flow-log group with it."""
+    partition, account = vpc_arn.split(":")[1], vpc_arn.split(":")[4]
+    group_arn = f"arn:{partition}:logs:{region}:{account}:log-group:{log_group}"
+    return iam.policy_document(
+        iam.account_root_admin_statement(partition, account),
+        iam.logs_key_statement(region, group_arn),
+    )
+
+
 def flow_log_policy(log_group_arn: str) -> str:
     """Write access to one log group: the group itself and its streams (``:*``), which is where
     ``PutLogEvents`` applies.
@@ -352,11 +363,24 @@ class AwsNetwork(AwsComponent):
 
     def _flow_logs(self, retention_days: int) -> None:
         name = f"{self._prefix}-flow-logs"
+        group_name = f"/llmfleet/{cluster_name(self._fleet, self._region)}/vpc-flow-logs"
+        region = self._region.region
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"VPC flow logs of {self._prefix}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=self.vpc.arn.apply(lambda arn: flow_log_key_policy(arn, region, group_name)),
+            region=region,
+            tags=self._tags(f"{name}-key"),
+            opts=self._child(protect=self._fleet.protect),
+        )
         log_group = aws.cloudwatch.LogGroup(
             name,
-            name=f"/llmfleet/{cluster_name(self._fleet, self._region)}/vpc-flow-logs",
+            name=group_name,
             retention_in_days=retention_days,
-            region=self._region.region,
+            kms_key_id=key.arn,
+            region=region,
             tags=self._tags(name),
             opts=self._child(),
         )

@@ -41,6 +41,41 @@ SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 SSE_KMS = "aws:kms"
 
 
+ACCESS_LOG_PREFIX = "access-logs/"
+"""Where a model bucket's server access logs land in its region's log bucket."""
+
+
+def access_log_bucket_name(fleet_name: str, account_id: str, region: str) -> str:
+    """The region's access-log bucket, in the account regional namespace like the models'."""
+    return f"{fleet_name}-s3logs-{account_id}-{region}-an"
+
+
+def access_log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> str:
+    """TLS only; the S3 logging service writes the model bucket's access logs and nothing else
+    (the conditions guard against the confused-deputy problem)."""
+    return iam.policy_document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "S3ServerAccessLogsFromTheModelBucket",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{log_bucket_arn}/{ACCESS_LOG_PREFIX}*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+    )
+
+
 def bucket_name(fleet_name: str, account_id: str, region: str) -> str:
     """The region's model bucket, in the account's regional namespace.
 
@@ -429,7 +464,93 @@ class AwsModelStorage(AwsComponent):
             opts=self._child(depends_on=[public_access]),
         )
         self._lifecycle(store)
+        self._access_logs(store)
         return store
+
+    def _access_logs(self, store: _Store) -> None:
+        """Server access logs of the model bucket, kept in a bucket of their own.
+
+        S3 delivers access logs only to buckets encrypted with S3-managed keys (SSE-S3), so the
+        log bucket does not use the region's KMS key; it blocks public access, takes TLS only
+        and expires logs after the fleet's log retention.
+        """
+        region = store.region
+        name = f"{self._name}-access-logs-{region}"
+        logs = aws.s3.Bucket(
+            name,
+            bucket=self._account_id.apply(
+                lambda account: access_log_bucket_name(self._fleet.name, account, region)
+            ),
+            bucket_namespace="account-regional",
+            force_destroy=False,
+            region=region,
+            tags=self._tags(name),
+            opts=self._stateful(),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=logs.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                )
+            ],
+            region=region,
+            opts=self._child(),
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=logs.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            region=region,
+            opts=self._child(),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=logs.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            region=region,
+            opts=self._child(),
+        )
+        policy = aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=logs.id,
+            policy=pulumi.Output.all(logs.arn, store.bucket.arn, self._account_id).apply(
+                lambda v: access_log_bucket_policy(*v)
+            ),
+            region=region,
+            opts=self._child(depends_on=[public_access]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=logs.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=self._fleet.log_retention_days
+                    ),
+                )
+            ],
+            region=region,
+            opts=self._child(),
+        )
+        aws.s3.BucketLogging(
+            f"{self._name}-logging-{region}",
+            bucket=store.bucket.id,
+            target_bucket=logs.id,
+            target_prefix=ACCESS_LOG_PREFIX,
+            region=region,
+            # The logging service may write only once the log bucket's policy lets it.
+            opts=self._child(depends_on=[policy]),
+        )
 
     def _key(self, region: str) -> aws.kms.Key:
         key = aws.kms.Key(

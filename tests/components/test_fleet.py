@@ -174,7 +174,7 @@ def test_gcp_serving_identity_is_the_namespace_service_account(prod):
 
 def test_dev_fleet_publishes_to_its_single_bucket(dev):
     assert dev.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig") == []
-    bucket = dev.one("aws:s3/bucket:Bucket")
+    bucket = dev.one("aws:s3/bucket:Bucket", "llm-dev-aws-models-bucket-us-east-1")
     assert dev.exports["storage"]["primary_bucket"] == bucket.outputs["bucket"]
     assert dev.exports["storage"]["writer"].startswith("arn:aws:iam::")
 

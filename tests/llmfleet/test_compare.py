@@ -71,7 +71,10 @@ def test_same_plan_has_no_changes():
 def pool_fleet(max_nodes: int) -> dict:
     fleet = copy.deepcopy(DEV_FLEET)
     fleet["regions"][0]["cluster"] = {
-        "gpu_pools": [{"name": "l4", "accelerator": "nvidia-l4", "max_nodes": max_nodes}]
+        # Spot: the policy pack wants non-production accelerator pools on spot.
+        "gpu_pools": [
+            {"name": "l4", "accelerator": "nvidia-l4", "max_nodes": max_nodes, "spot": True}
+        ]
     }
     return fleet
 

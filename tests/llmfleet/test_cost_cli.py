@@ -55,7 +55,7 @@ def test_dev_total_from_the_catalog_prices(estimates):
     fixed = (
         0.10 * HOURS  # EKS control plane
         + 0.045 * HOURS  # one NAT gateway
-        + 2 * 1.00  # two KMS keys
+        + 3 * 1.00  # three KMS keys: models, cluster, flow logs
         + 2 * (10 * 0.50 + 30 * 0.03)  # two log groups: 10 GB ingested, 90 days kept
         + 14.96 * 0.023  # llama-3-8b v1: 8.03B params in bf16 = 14.96 GiB in S3
     )

@@ -352,7 +352,8 @@ def test_every_control_plane_log_goes_to_an_encrypted_group_with_retention(prod)
         "scheduler",
     }
     assert logs.inputs["name"] == "/aws/eks/llm-prod-us-east-1/cluster"
-    assert logs.inputs["retentionInDays"] == 90
+    # A year in prod: the policy pack's prod-log-retention minimum.
+    assert logs.inputs["retentionInDays"] == 365
     assert logs.inputs["kmsKeyId"] == prod.outputs(KEY)["arn"]
     assert logs.urn in cluster.dependencies
 

@@ -38,6 +38,7 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+KMS_KEY = "aws:kms/key:Key"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 
 UNTAGGABLE = {ROUTE, ASSOCIATION, ROLE_POLICY}
@@ -375,7 +376,17 @@ def test_flow_logs_capture_all_traffic_of_the_vpc_to_cloudwatch(recording):
     assert flow_log.inputs["logDestination"] == group.outputs["arn"]
     assert flow_log.inputs["iamRoleArn"] == role.outputs["arn"]
     assert recording.one(ROLE_POLICY).urn in flow_log.dependencies
-    assert group.inputs["retentionInDays"] == 90
+    # A year in prod (the policy pack's prod-log-retention minimum), 90 days otherwise.
+    env = recording.one(VPC).inputs["tags"]["environment"]
+    assert group.inputs["retentionInDays"] == (365 if env == "prod" else 90)
+    key = recording.one(KMS_KEY)
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert key.inputs["enableKeyRotation"] is True
+    statement = json.loads(key.inputs["policy"])["Statement"][1]
+    assert statement["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(
+        ":log-group:" + group.inputs["name"]
+    )
 
 
 def test_flow_log_role_is_trusted_only_by_this_accounts_flow_logs(dev):

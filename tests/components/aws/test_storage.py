@@ -61,7 +61,10 @@ class Built:
     not part of the recording)."""
 
     rec: Recording
+    """The model buckets' resources (access logging left out)."""
     options: dict[tuple[str, str], pulumi.ResourceOptions]
+    full: Recording | None = None
+    """Everything, access logging included."""
 
     def retained(self, resource: RecordedResource) -> bool:
         return bool(self.options[(resource.type, resource.name)].retain_on_delete)
@@ -91,7 +94,13 @@ def build(config: dict[str, Any], replicas: int) -> Built:
         pulumi.export("regions", list(storage.buckets))
         pulumi.export("has replication role", storage.replication_role is not None)
 
-    return Built(record(program), options)
+    full = record(program)
+    models = [r for r in full.resources if not _access_logging(r)]
+    return Built(Recording(resources=models, exports=full.exports), options, full)
+
+
+def _access_logging(resource: RecordedResource) -> bool:
+    return "-access-logs-" in resource.name or resource.type == LOGGING
 
 
 def with_storage(config: dict[str, Any], **storage: Any) -> dict[str, Any]:
@@ -122,6 +131,35 @@ def tuned() -> Built:
 def single() -> Built:
     """One region (dev, us-east-1): storage without replication."""
     return build(copy.deepcopy(DEV_FLEET), replicas=0)
+
+
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+
+
+def test_model_buckets_log_access_to_an_sse_s3_bucket_written_only_by_s3_logging(prod):
+    for region in (PRIMARY, REPLICA):
+        [logging] = [r for r in prod.full.of_type(LOGGING) if r.inputs["region"] == region]
+        logs = prod.full.one(BUCKET, f"models-access-logs-{region}")
+        bucket = in_region(prod.rec, BUCKET, region)
+        assert logging.property_dependencies["bucket"] == [bucket.urn]
+        assert logging.property_dependencies["targetBucket"] == [logs.urn]
+        assert logging.inputs["targetPrefix"] == "access-logs/"
+        assert logs.protect is True
+        [encryption] = [
+            r
+            for r in prod.full.of_type(ENCRYPTION)
+            if r.property_dependencies["bucket"] == [logs.urn]
+        ]
+        default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert default == {"sseAlgorithm": "AES256"}
+        [policy] = [
+            r for r in prod.full.of_type(POLICY) if r.property_dependencies["bucket"] == [logs.urn]
+        ]
+        statements = by_sid(policy_of(policy))
+        assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
+        writer = statements["S3ServerAccessLogsFromTheModelBucket"]
+        assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+        assert writer["Condition"]["ArnLike"] == {"aws:SourceArn": bucket_arn(region)}
 
 
 def in_region(rec: Recording, type_: str, region: str) -> RecordedResource:
