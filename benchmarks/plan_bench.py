@@ -148,7 +148,7 @@ def main() -> None:
     cases: list[tuple[str, StackConfig]] = [(s, load_stack(project, s)) for s in EXAMPLES]
     for n in (1, 2, 4, 8, 16):
         raw = synthetic_fleet(n)
-        config = {"llmfleet:fleet": _config_value(raw)}
+        config = {"llmfleet:fleet": _config_value(raw, REPO, "llmfleet:fleet")}
         cases.append(
             (f"synthetic-{n}", StackConfig(f"synthetic-{n}", REPO, parse_fleet(raw), config))
         )

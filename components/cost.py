@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from components import catalog
-from components.k8s.scheduling import POOL_LABEL
+from components.k8s.scheduling import POOL_LABEL, accelerator_resource
 
 if TYPE_CHECKING:
     from components.spec import FleetSpec, ModelSpec
@@ -551,7 +551,7 @@ def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
     types = [t for t in (_node_type("aws", n) for n in names) if t is not None]
     if types and limits:
         per_node = {
-            "nvidia.com/gpu": min(t.accelerators for t in types),
+            accelerator_resource("gpu"): min(t.accelerators for t in types),
             "cpu": min(t.vcpu for t in types),
             "memory": min(t.memory_gib for t in types),
         }
