@@ -299,13 +299,9 @@ AWS_ZONE_ID = re.compile(r"^[a-z]+\d-az\d+$")
 
 
 class TestZones:
-    def test_every_gcp_type_and_every_aws_p_type_has_per_zone_offerings(self):
-        missing = [
-            type_id(t)
-            for t in ALL_TYPES
-            if not t.zones and (t.cloud == "gcp" or t.name.startswith("p"))
-        ]
-        assert missing == []
+    def test_every_type_of_both_clouds_has_per_zone_offerings(self):
+        # GCP GPUs and TPUs, AWS P and G families alike: every pool gets a zone requirement.
+        assert [type_id(t) for t in ALL_TYPES if not t.zones] == []
 
     @pytest.mark.parametrize("t", ZONED_TYPES, ids=type_id)
     def test_every_region_of_a_type_has_zones_offering_it_and_no_other_region_does(self, t):
@@ -344,6 +340,22 @@ class TestZones:
     )
     def test_known_offerings(self, name, region, zones):
         assert catalog.instance_type("gcp", name).zones_in(region) == zones
+
+    @pytest.mark.parametrize(
+        ("name", "region", "zone_ids"),
+        [
+            # SkyPilot's catalog: no A10G in eu-north-1's first zone, no L4 in eu-central-1's,
+            # L40S in only two zones of eu-central-1.
+            ("g5.xlarge", "eu-north-1", ("eun1-az2", "eun1-az3")),
+            ("g6.xlarge", "eu-central-1", ("euc1-az2", "euc1-az3")),
+            ("g6e.48xlarge", "eu-central-1", ("euc1-az1", "euc1-az2")),
+            ("g6.xlarge", "us-east-1", ("use1-az1", "use1-az2", "use1-az4", "use1-az6")),
+        ],
+    )
+    def test_known_aws_g_offerings(self, name, region, zone_ids):
+        t = catalog.instance_type("aws", name)
+        assert t.zones_in(region) == zone_ids
+        assert t.zone_source == "skypilot-aws"
 
     def test_a_region_without_the_type_offers_it_in_no_zone(self):
         assert catalog.instance_type("gcp", "ct6e-standard-4t").zones_in("us-west1") == ()

@@ -682,11 +682,18 @@ def test_node_pools_pin_the_catalog_instance_type_in_the_region_zones(prod):
 
 def test_pools_of_zonal_types_launch_only_in_zone_ids_offering_them(prod):
     # Zone names map to other physical zones in every account; zone IDs do not.
-    offered = catalog.instance_type("aws", "p5.48xlarge").zones_in(REGION)
-    assert requirement(node_pool(prod, "h100"), "topology.k8s.aws/zone-id") == list(offered)
-    # G types carry no per-zone data in the catalog: Karpenter finds their zones itself.
-    requirements = node_pool(prod, "l4")["spec"]["template"]["spec"]["requirements"]
-    assert "topology.k8s.aws/zone-id" not in {r["key"] for r in requirements}
+    # P and G families alike.
+    for pool, instance in (("h100", "p5.48xlarge"), ("l4", "g6.xlarge")):
+        offered = catalog.instance_type("aws", instance).zones_in(REGION)
+        assert offered
+        assert requirement(node_pool(prod, pool), "topology.k8s.aws/zone-id") == list(offered)
+    # us-east-1 has L4 in four of its six zone IDs (not use1-az3, use1-az5).
+    assert requirement(node_pool(prod, "l4"), "topology.k8s.aws/zone-id") == [
+        "use1-az1",
+        "use1-az2",
+        "use1-az4",
+        "use1-az6",
+    ]
 
 
 RESERVATION_ID = "cr-0123456789abcdef0"
