@@ -275,6 +275,20 @@ class TestNetworkAddresses:
         assert path == "fleet.regions[0].cidr"
         assert message.endswith(f"is outside /16 to {limit} for aws")
 
+    def test_aws_vpc_may_be_a_20(self, dev_config):
+        dev_config["regions"][0]["cidr"] = "10.10.0.0/20"
+        assert str(parse_fleet(dev_config).regions[0].cidr) == "10.10.0.0/20"
+
+    def test_gcp_subnet_may_be_as_small_as_a_24(self, dev_config):
+        fleet = parse_fleet(with_gcp(dev_config, cidr="10.30.0.0/24"))
+        assert str(fleet.regions[1].cidr) == "10.30.0.0/24"
+
+    def test_gcp_subnet_below_a_24_is_refused(self, dev_config):
+        assert only_problem(with_gcp(dev_config, cidr="10.30.0.0/25")) == (
+            "fleet.regions[1].cidr",
+            "/25 is outside /16 to /24 for gcp",
+        )
+
     def test_region_networks_must_not_overlap(self, dev_config):
         dev_config["regions"].append(
             {"cloud": "aws", "region": "us-west-2", "cidr": "10.10.128.0/17"}
@@ -397,6 +411,11 @@ class TestGpuPools:
             "tpu-v5e does not form a 2x3 slice; its slice shapes: 1x1, 2x2, 2x4, 4x4, 4x8, 8x8, "
             "8x16, 16x16",
         )
+
+    def test_a_tpu_slice_of_whole_hosts_is_allowed(self, prod_config):
+        tpu = pool(accelerator="tpu-v5e", count=4, tpu_topology="2x4")
+        fleet = parse_fleet(with_pools(prod_config, tpu, region=2))
+        assert fleet.regions[2].cluster.gpu_pools[0].tpu_topology == "2x4"
 
     def test_system_is_reserved_for_the_system_pool(self, dev_config):
         assert only_problem(with_pools(dev_config, pool(name="system"))) == (
@@ -619,6 +638,13 @@ class TestModelsAndServing:
             )
         ]
 
+    @pytest.mark.parametrize("old", ["hf://meta/a", "hf://meta/z"])
+    def test_any_other_source_of_a_published_version_is_refused(self, serving_config, old):
+        published = read_published_models({"llama-3-8b": {"v1": old}})
+        with pytest.raises(SpecError) as caught:
+            parse_fleet(serving_config, published)
+        assert [path for path, _ in caught.value.problems] == ["fleet.models[0].source"]
+
     def test_malformed_ledger_is_refused(self):
         with pytest.raises(SpecError) as caught:
             read_published_models(["llama"], "stacks/models.lock.yaml")
@@ -688,6 +714,162 @@ class TestModelsAndServing:
             "fleet.storage.primary_region",
             "'eu-west-1' is not a fleet region; allowed: us-east-1",
         )
+
+
+def at(config: dict, path: str, value: Any) -> dict:
+    """Set ``value`` at a dotted path such as ``regions.0.cluster.system_pool.max_nodes``."""
+    *parents, last = path.split(".")
+    node: Any = config
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    node[int(last) if last.isdigit() else last] = value
+    return config
+
+
+CLOUDWATCH_PERIODS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
+CLOUDWATCH_PERIODS += (1827, 2192, 2557, 2922, 3288, 3653)
+
+
+class TestDefaults:
+    def test_a_pool_scales_from_zero_to_one_on_demand_node_of_one_accelerator(self, dev_config):
+        bare = {"name": "gpu", "accelerator": "nvidia-l4"}
+        gpu = parse_fleet(with_pools(dev_config, bare)).regions[0].cluster.gpu_pools[0]
+        assert (gpu.count, gpu.min_nodes, gpu.max_nodes) == (1, 0, 1)
+        assert (gpu.spot, gpu.capacity, gpu.on_demand_fallback) == (False, "on-demand", True)
+
+    def test_region_cluster_and_network_defaults(self, dev_config):
+        del dev_config["regions"][0]["zones"]
+        region = parse_fleet(dev_config).regions[0]
+        assert region.zones == 3
+        assert (region.cluster.kubernetes_version, region.cluster.release_channel) == (
+            "1.35",
+            "REGULAR",
+        )
+        system = region.cluster.system_pool
+        assert (system.instance_type, system.min_nodes, system.max_nodes) == (None, 2, 6)
+        assert region.network.flow_log_retention_days == 90
+
+    def test_budget_storage_and_routing_defaults(self, dev_config):
+        del dev_config["budget"]["max_accelerators"]
+        fleet = parse_fleet(dev_config)
+        assert fleet.budget.max_accelerators == 64
+        storage = fleet.storage
+        assert (storage.primary_region, storage.replicas) == (None, None)
+        assert (storage.replication_time_control, storage.replicate_deletes) == (False, False)
+        assert storage.noncurrent_version_days == 30
+        assert (fleet.routing.domain, fleet.routing.policy) == (None, "latency")
+
+
+class TestBounds:
+    """Each numeric limit accepts its boundary value and refuses the next one."""
+
+    @pytest.mark.parametrize(
+        ("path", "value", "message"),
+        [
+            ("budget.max_accelerators", -1, "Input should be greater than or equal to 0"),
+            ("regions.0.zones", 0, "Input should be greater than or equal to 1"),
+            ("regions.0.zones", 7, "Input should be less than or equal to 6"),
+            (
+                "regions.0.cluster.system_pool.min_nodes",
+                0,
+                "Input should be greater than or equal to 1",
+            ),
+            (
+                "regions.0.cluster.system_pool.max_nodes",
+                0,
+                "Input should be greater than or equal to 1",
+            ),
+            (
+                "regions.0.cluster.system_pool.max_nodes",
+                101,
+                "Input should be less than or equal to 100",
+            ),
+            (
+                "regions.0.cluster.gpu_pools.0.count",
+                0,
+                "Input should be greater than or equal to 1",
+            ),
+            (
+                "regions.0.cluster.gpu_pools.0.count",
+                257,
+                "Input should be less than or equal to 256",
+            ),
+            (
+                "regions.0.cluster.gpu_pools.0.min_nodes",
+                -1,
+                "Input should be greater than or equal to 0",
+            ),
+            (
+                "regions.0.cluster.gpu_pools.0.max_nodes",
+                0,
+                "Input should be greater than or equal to 1",
+            ),
+            (
+                "regions.0.cluster.gpu_pools.0.max_nodes",
+                1001,
+                "Input should be less than or equal to 1000",
+            ),
+            ("storage.noncurrent_version_days", 0, "Input should be greater than or equal to 1"),
+            ("storage.noncurrent_version_days", 3651, "Input should be less than or equal to 3650"),
+        ],
+    )
+    def test_beyond_the_limit_is_refused(self, dev_config, path, value, message):
+        config = at(with_pools(dev_config, pool()), path, value)
+        assert only_problem(config) == ("fleet." + _dotted_to_path(path), message)
+
+    @pytest.mark.parametrize(
+        ("path", "value"),
+        [
+            ("budget.max_accelerators", 0),
+            ("regions.0.cluster.system_pool.min_nodes", 1),
+            ("regions.0.cluster.system_pool.max_nodes", 100),
+            ("storage.noncurrent_version_days", 1),
+            ("storage.noncurrent_version_days", 3650),
+        ],
+    )
+    def test_the_limit_itself_is_allowed(self, dev_config, path, value):
+        fleet = parse_fleet(at(dev_config, path, value))
+        node: Any = fleet
+        for part in path.split("."):
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
+        assert node == value
+
+    def test_a_one_node_system_pool_is_allowed(self, dev_config):
+        system = {"min_nodes": 1, "max_nodes": 1}
+        dev_config["regions"][0]["cluster"] = {"system_pool": system}
+        assert parse_fleet(dev_config).regions[0].cluster.system_pool.max_nodes == 1
+
+    def test_a_pool_may_reach_a_thousand_nodes(self, dev_config):
+        dev_config["budget"]["max_accelerators"] = 1000
+        fleet = parse_fleet(with_pools(dev_config, pool(max_nodes=1000)))
+        assert fleet.max_accelerators() == 1000
+
+    def test_256_accelerators_per_node_reach_the_catalog(self, dev_config):
+        # 256 passes the field limit, so the catalog answers: no such node.
+        assert only_problem(with_pools(dev_config, pool(count=256))) == (
+            "fleet.regions[0].cluster.gpu_pools[0].accelerator",
+            "aws offers 'nvidia-l4' with 1, 4, 8 per node, not 256",
+        )
+
+    def test_six_zones_pass_the_field_limit_and_meet_the_catalog(self, dev_config):
+        dev_config["regions"][0]["zones"] = 6
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].zones",
+            "us-east-1 has 5 zones in the catalog, not 6",
+        )
+
+    def test_one_zone_is_enough_on_gcp(self, dev_config):
+        config = with_gcp(dev_config, zones=1)
+        assert parse_fleet(config).regions[1].zone_names == ("us-central1-a",)
+
+    @pytest.mark.parametrize("days", CLOUDWATCH_PERIODS)
+    def test_every_cloudwatch_retention_period_is_allowed(self, dev_config, days):
+        dev_config["regions"][0]["network"] = {"flow_log_retention_days": days}
+        assert parse_fleet(dev_config).regions[0].network.flow_log_retention_days == days
+
+
+def _dotted_to_path(dotted: str) -> str:
+    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in dotted.split(".")).lstrip(".")
 
 
 # Property-based: whatever a user writes, parse_fleet either returns a FleetSpec or raises
