@@ -218,8 +218,7 @@ def build_map(module: str) -> int:
 
 
 def _statement_lines(source: str) -> dict[int, int]:
-    """Each line of ``source`` -> first line of the innermost statement holding it (coverage
-    reports a multi-line statement on its first line)."""
+    """Each line of ``source`` -> first line of the innermost statement holding it."""
     first: dict[int, int] = {}
     spans = sorted(
         (node.lineno, node.end_lineno or node.lineno)
@@ -246,7 +245,10 @@ def select_and_run(module: str) -> int:
     statements = _statement_lines(recorded["source"])
     reached: set[str] = set()
     for line in changed:
-        reached.update(recorded["lines"].get(str(statements.get(line, line)), []))
+        # Coverage records a multi-line statement on its first line or on the lines whose
+        # bytecode ran (a condition spread over lines): take every line up to the change.
+        for covered in range(statements.get(line, line), line + 1):
+            reached.update(recorded["lines"].get(str(covered), []))
     if "" in reached:  # a line run at import time: every test depends on it
         selected = recorded["tests"]
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any, get_args
 
@@ -173,6 +174,22 @@ class TestFleetBasics:
         assert message.startswith("'Team Name' is not allowed; use lowercase letters, digits")
         assert "e.g. 'team'" in message
 
+    def test_a_budget_below_one_dollar_is_still_a_budget(self, dev_config):
+        dev_config["budget"]["monthly_usd"] = 0.5
+        assert parse_fleet(dev_config).budget.monthly_usd == 0.5
+
+    def test_names_may_use_all_32_characters(self, dev_config):
+        name = "p" * 32
+        fleet = parse_fleet(with_pools(dev_config, pool(name=name)))
+        assert fleet.regions[0].cluster.gpu_pools[0].name == name
+
+    def test_a_wrong_type_keeps_its_own_message(self, dev_config):
+        dev_config["regions"][0]["zones"] = "three"
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].zones",
+            "Input should be a valid integer, unable to parse string as an integer",
+        )
+
     def test_budget_must_be_positive(self, dev_config):
         dev_config["budget"]["monthly_usd"] = 0
         assert only_problem(dev_config)[0] == "fleet.budget.monthly_usd"
@@ -320,6 +337,13 @@ class TestNetworkAddresses:
             "required for gcp regions (a /21 or larger private range)",
         )
 
+    def test_gcp_service_range_must_be_a_24_or_larger(self, dev_config):
+        config = with_gcp(dev_config, services_cidr="10.30.16.0/25")
+        assert only_problem(config) == (
+            "fleet.regions[1].services_cidr",
+            "/25 is too small; allowed: /24 or larger",
+        )
+
     def test_gcp_pod_range_must_be_large_enough(self, dev_config):
         config = with_gcp(dev_config, pods_cidr="10.128.0.0/22")
         assert only_problem(config) == (
@@ -357,6 +381,11 @@ class TestClusters:
             "fleet.regions[0].cluster.public_access_cidrs[0]",
             "0.0.0.0/0 opens the API server to the internet; list your CIDRs",
         )
+
+    def test_listed_public_cidrs_reach_the_api_server(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"public_access_cidrs": ["203.0.113.0/24"]}
+        cluster = parse_fleet(dev_config).regions[0].cluster
+        assert [str(c) for c in cluster.public_access_cidrs] == ["203.0.113.0/24"]
 
     def test_system_pool_min_not_above_max(self, dev_config):
         dev_config["regions"][0]["cluster"] = {"system_pool": {"min_nodes": 5, "max_nodes": 3}}
@@ -421,6 +450,13 @@ class TestGpuPools:
         assert only_problem(with_pools(dev_config, pool(name="system"))) == (
             "fleet.regions[0].cluster.gpu_pools[0].name",
             "'system' is the system pool's name",
+        )
+
+    def test_system_is_reserved_when_read_from_a_file_too(self, dev_config):
+        # Names read from a stack file are new strings, not the interned literal in the code.
+        name = json.loads('"system"')
+        assert only_problem(with_pools(dev_config, pool(name=name)))[0] == (
+            "fleet.regions[0].cluster.gpu_pools[0].name"
         )
 
     def test_min_nodes_not_above_max_nodes(self, dev_config):
@@ -644,6 +680,13 @@ class TestModelsAndServing:
         with pytest.raises(SpecError) as caught:
             parse_fleet(serving_config, published)
         assert [path for path, _ in caught.value.problems] == ["fleet.models[0].source"]
+
+    def test_a_ledger_source_must_be_text(self):
+        with pytest.raises(SpecError) as caught:
+            read_published_models({"llama": {"v1": 3}}, "stacks/models.lock.yaml")
+        assert caught.value.problems == [
+            ("stacks/models.lock.yaml", "expected {model name: {version: source}}")
+        ]
 
     def test_malformed_ledger_is_refused(self):
         with pytest.raises(SpecError) as caught:

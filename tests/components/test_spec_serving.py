@@ -246,3 +246,105 @@ class TestRouting:
             "cloud-dns needs gcp_project (the project of the managed zone); use route53 or set "
             "gcp_project",
         )
+
+
+class TestServingLimits:
+    """Each serving limit accepts its boundary value and refuses the next one."""
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("min_replicas", -1, "Input should be greater than or equal to 0"),
+            ("max_replicas", 0, "Input should be greater than or equal to 1"),
+            ("nodes_per_replica", 0, "Input should be greater than or equal to 1"),
+            ("nodes_per_replica", 17, "Input should be less than or equal to 16"),
+            ("max_model_len", 255, "Input should be greater than or equal to 256"),
+            ("max_model_len", 1048577, "Input should be less than or equal to 1048576"),
+        ],
+    )
+    def test_beyond_the_limit_is_refused(self, dev_config, field, value, message):
+        config = serving_fleet(dev_config, chat(**{field: value}))
+        assert only_problem(config) == (f"fleet.serving[0].{field}", message)
+
+    def test_defaults_keep_one_replica_and_allow_two(self, dev_config):
+        chat_entry = parse_fleet(serving_fleet(dev_config, chat())).serving[0]
+        assert (chat_entry.min_replicas, chat_entry.max_replicas) == (1, 2)
+        assert (chat_entry.nodes_per_replica, chat_entry.max_model_len) == (1, 8192)
+
+    def test_one_replica_and_the_shortest_context_are_allowed(self, dev_config):
+        config = serving_fleet(dev_config, chat(max_replicas=1, max_model_len=256))
+        chat_entry = parse_fleet(config).serving[0]
+        assert (chat_entry.max_replicas, chat_entry.max_model_len) == (1, 256)
+
+    def test_a_replica_may_span_sixteen_nodes(self, dev_config):
+        h100 = {**H100, "max_nodes": 16}
+        config = serving_fleet(
+            dev_config,
+            chat(model="llama-70b", pool="h100", nodes_per_replica=16, max_replicas=1),
+            pools=[h100],
+        )
+        config["budget"]["max_accelerators"] = 128
+        assert parse_fleet(config).serving[0].nodes_per_replica == 16
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("parameters_b", 0, "Input should be greater than 0"),
+            ("parameters_b", 10001, "Input should be less than or equal to 10000"),
+            ("weights_gib", 0, "Input should be greater than 0"),
+            ("kv_cache_kib_per_token", 0, "Input should be greater than 0"),
+        ],
+    )
+    def test_model_sizes_are_positive_and_bounded(self, dev_config, field, value, message):
+        config = serving_fleet(dev_config, chat(), models=[LLAMA_8B, {**LLAMA_70B, field: value}])
+        assert only_problem(config) == (f"fleet.models[1].{field}", message)
+
+    def test_the_largest_parameter_count_is_allowed(self, dev_config):
+        config = serving_fleet(
+            dev_config, chat(), models=[LLAMA_8B, {**LLAMA_70B, "parameters_b": 10000}]
+        )
+        assert parse_fleet(config).models[1].parameters_b == 10000
+
+
+class TestSizeOnlyModels:
+    @pytest.mark.parametrize(("dtype", "weights_gib"), [("bf16", 131.5), ("int8", 65.75)])
+    def test_kv_cache_follows_the_parameters_the_weights_hold(self, dev_config, dtype, weights_gib):
+        # 131.5 GiB of bf16 (65.75 of int8) weights hold 70.6e9 parameters: 324.8 KiB per token.
+        model = {"name": "big", "version": "v1", "source": "hf://x/big", "dtype": dtype}
+        model["weights_gib"] = weights_gib
+        fleet = parse_fleet(serving_fleet(dev_config, models=[LLAMA_8B, model]))
+        assert fleet.models[1].kv_cache_gib(8192) == pytest.approx(2.537, abs=0.001)
+
+
+class TestServingRulesEdges:
+    def test_a_canary_may_roll_back_to_an_older_version(self, dev_config):
+        config = serving_fleet(
+            dev_config, chat(version="v2"), models=[LLAMA_8B, {**LLAMA_8B, "version": "v2"}]
+        )
+        config["serving"][0]["canary"] = {"version": "v1", "weight": 99}
+        assert parse_fleet(config).serving[0].versions() == ["v2", "v1"]
+
+    def test_canary_weight_is_ten_percent_by_default_and_may_be_one(self, dev_config):
+        two = [LLAMA_8B, {**LLAMA_8B, "version": "v2"}]
+        config = serving_fleet(dev_config, chat(canary={"version": "v2"}), models=two)
+        assert parse_fleet(config).serving[0].canary.weight == 10
+        config["serving"][0]["canary"]["weight"] = 1
+        assert parse_fleet(config).serving[0].canary.weight == 1
+
+    def test_prod_keeping_a_replica_needs_no_opt_in(self, dev_config):
+        dev_config["environment"] = "prod"
+        assert parse_fleet(serving_fleet(dev_config, chat(min_replicas=1))).serving[0]
+
+    def test_the_pool_is_found_by_name_whatever_the_order(self, dev_config):
+        fleet = parse_fleet(serving_fleet(dev_config, chat(), pools=(H100, L4)))
+        fit = fleet.serving_fit(fleet.serving[0], fleet.regions[0])
+        assert fit.usable_gib == pytest.approx(21.6)
+
+    def test_replicas_count_every_tensor_parallel_group_of_a_node(self, dev_config):
+        config = serving_fleet(
+            dev_config,
+            chat(model="llama-70b", pool="h100", tensor_parallel_size=4, max_replicas=9),
+        )
+        path, message = only_problem(config)
+        assert path == "fleet.serving[0].max_replicas"
+        assert "lower max_replicas to 8 or raise the pool's max_nodes" in message
