@@ -20,7 +20,7 @@ from rich.console import Console
 
 from llmfleet.errors import EXIT_CLEAN, EXIT_POLICY, run_reporting_errors
 from llmfleet.outputs import check_output_dir, check_output_file
-from llmfleet.stackfile import Project, UsageError, find_project, load_stack
+from llmfleet.stackfile import Project, StackConfig, UsageError, find_project, load_stack
 
 STDOUT = "-"
 """``--json -`` writes the JSON to standard output (and the human report to standard error)."""
@@ -114,6 +114,25 @@ def _parser() -> argparse.ArgumentParser:
         "--json", metavar="FILE", help="write the estimate as JSON (- for standard output)"
     )
 
+    init = _add(commands, "init", _init, "write a new stack file that validates and plans clean")
+    init.add_argument("stack", help="name of the new stack: writes stacks/Pulumi.<stack>.yaml")
+    for cloud in ("aws", "gcp"):
+        init.add_argument(
+            f"--{cloud}",
+            action="append",
+            default=[],
+            metavar="REGION:ACCELERATOR[:COUNT]",
+            help=f"a {cloud.upper()} region and an accelerator pool in it (repeatable)",
+        )
+    init.add_argument("--gcp-project", help="GCP project of the GCP regions")
+    init.add_argument(
+        "--budget", type=float, required=True, metavar="USD", help="monthly budget in USD"
+    )
+    init.add_argument("--environment", choices=("dev", "staging", "prod"), default="dev")
+    init.add_argument("--owner", default="change-me", help="team owning the fleet (tags)")
+    init.add_argument("--cost-center", default="change-me", help="cost centre (tags)")
+    init.add_argument("--force", action="store_true", help="replace an existing stack file")
+
     validate = _add(commands, "validate", _validate, "check a stack file's fleet spec only")
     _stack_options(validate)
 
@@ -139,6 +158,16 @@ def _parser() -> argparse.ArgumentParser:
 def _catalog_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cloud", choices=("aws", "gcp"), help="only this cloud")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _load(args: argparse.Namespace, out: Console) -> tuple[Project, StackConfig]:
+    """The project and the named stack, its fleet and provider config checked (exit 2)."""
+    from llmfleet.provider_config import check_provider_config
+
+    project = _project(args)
+    stack = load_stack(project, _stack_name(args, project, out))
+    check_provider_config(stack)
+    return project, stack
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -177,8 +206,7 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
     if args.export_manifests:
         check_output_dir(args.export_manifests, "--export-manifests")
     earlier = read_plan(args.compare_to) if args.compare_to else None
-    project = _project(args)
-    stack = load_stack(project, _stack_name(args, project, out))
+    project, stack = _load(args, out)
     plan = make_plan(project, stack)
     body = plan.to_json()
     print_report(plan, out, tree=args.tree, types=args.types)
@@ -204,8 +232,7 @@ def _cost(args: argparse.Namespace, out: Console) -> int:
 
     if args.json and args.json != STDOUT:
         check_output_file(Path(args.json), "--json")
-    project = _project(args)
-    stack = load_stack(project, _stack_name(args, project, out))
+    project, stack = _load(args, out)
     estimate = estimate_cost(run_program(project, stack), stack)
     print_cost(estimate, out, title=f"monthly cost of stack {stack.name}")
     if args.json:
@@ -213,9 +240,28 @@ def _cost(args: argparse.Namespace, out: Console) -> int:
     return EXIT_POLICY if estimate.over_budget else EXIT_CLEAN
 
 
-def _validate(args: argparse.Namespace, out: Console) -> int:
+def _init(args: argparse.Namespace, out: Console) -> int:
+    from llmfleet import scaffold
+
     project = _project(args)
-    stack = load_stack(project, _stack_name(args, project, out))
+    choices = [scaffold.parse_choice("aws", text) for text in args.aws]
+    choices += [scaffold.parse_choice("gcp", text) for text in args.gcp]
+    document = scaffold.fleet_document(
+        args.stack,
+        choices,
+        environment=args.environment,
+        budget_usd=args.budget,
+        owner=args.owner,
+        cost_center=args.cost_center,
+        gcp_project=args.gcp_project,
+    )
+    path = scaffold.write_stack(project, args.stack, document, force=args.force)
+    out.print(f"wrote {path}; next: llmfleet plan {args.stack}", highlight=False)
+    return EXIT_CLEAN
+
+
+def _validate(args: argparse.Namespace, out: Console) -> int:
+    _, stack = _load(args, out)
     fleet = stack.fleet
     pools = sum(len(r.cluster.gpu_pools) for r in fleet.regions)
     counts = f"{len(fleet.regions)} regions, {pools} accelerator pools"

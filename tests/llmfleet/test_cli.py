@@ -36,7 +36,15 @@ def make_project(tmp_path: Path, stacks: dict[str, str], program: str | None = N
 
 
 def stack_text(fleet: dict) -> str:
-    return yaml.safe_dump({"config": {"llmfleet:fleet": fleet}})
+    """A stack file for ``fleet`` with the provider config it needs (aws:region, gcp:project)."""
+    config = {}
+    regions = fleet.get("regions") if isinstance(fleet.get("regions"), list) else []
+    clouds = {r.get("cloud"): r.get("region") for r in reversed(regions) if isinstance(r, dict)}
+    if "aws" in clouds:
+        config["aws:region"] = clouds["aws"]
+    if "gcp" in clouds and "gcp_project" in fleet:
+        config["gcp:project"] = fleet["gcp_project"]
+    return yaml.safe_dump({"config": {**config, "llmfleet:fleet": fleet}})
 
 
 def plan(project: Path, stack: str, *args: str) -> int:
