@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="write every Kubernetes object as YAML, one folder per cluster",
     )
+    plan.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="markdown: the report for pull-request comments and CI job summaries",
+    )
     plan.add_argument("--tree", action="store_true", help="also print the resource tree")
     plan.add_argument("--types", action="store_true", help="also print resources by type")
     plan.add_argument(
@@ -209,7 +215,14 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
     project, stack = _load(args, out)
     plan = make_plan(project, stack)
     body = plan.to_json()
-    print_report(plan, out, tree=args.tree, types=args.types)
+    if args.format == "markdown":
+        from llmfleet.markdown import MarkdownCollector
+
+        collected = MarkdownCollector()
+        print_report(plan, collected, tree=args.tree, types=args.types)  # type: ignore[arg-type]
+        out.file.write(collected.text())
+    else:
+        print_report(plan, out, tree=args.tree, types=args.types)
     if earlier is not None:
         out.print(f"[bold]changes since {args.compare_to}[/]", highlight=False)
         for line in describe(compare(earlier, body)):

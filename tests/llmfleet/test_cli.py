@@ -460,3 +460,14 @@ class TestJsonToStdout:
         assert body["stack"] == "dev"
         assert "node pools" in captured.err
         assert "plan written" not in captured.err
+
+
+def test_markdown_report_for_pull_requests(capsys):
+    assert main(["plan", "dev", "-C", str(REPO), "--format", "markdown", "--tree"]) == 0
+    out = capsys.readouterr().out
+    assert "**node pools**" in out
+    assert "| cloud / region | pool | accelerators | type | nodes | capacity |" in out
+    assert "| aws us-east-1 | l4-spot | 1 x nvidia-l4 | g6.xlarge | 0-4 |" in out
+    assert "policy: no violations" in out
+    assert "```\nstack dev — " in out
+    assert "\x1b[" not in out and "[green]" not in out
