@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.aws import iam
 from components.aws.cluster import AwsCluster
+from components.aws.component import AwsComponent
 from components.k8s import secrets
 from components.spec import FleetSpec, RegionSpec
 
@@ -21,7 +22,7 @@ def api_key_name(fleet: FleetSpec) -> str:
     return f"{fleet.name}/api-key"
 
 
-class AwsApiKey(pulumi.ComponentResource):
+class AwsApiKey(AwsComponent):
     """The API-key secret of one region and the sync controller's read access to it."""
 
     secret: aws.secretsmanager.Secret
@@ -36,7 +37,7 @@ class AwsApiKey(pulumi.ComponentResource):
         cluster: AwsCluster,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("llmfleet:aws:ApiKey", name, None, opts)
+        super().__init__("llmfleet:aws:ApiKey", name, fleet.labels(), opts)
         self.secret = aws.secretsmanager.Secret(
             f"{name}-secret",
             name=api_key_name(fleet),
@@ -44,8 +45,8 @@ class AwsApiKey(pulumi.ComponentResource):
             kms_key_id=cluster.kms_key.arn,
             recovery_window_in_days=30 if fleet.protect else 7,
             region=region.region,
-            tags={**fleet.labels(), "Name": f"{name}-secret"},
-            opts=pulumi.ResourceOptions(parent=self, protect=fleet.protect),
+            tags=self._tags(f"{name}-secret"),
+            opts=self._child(protect=fleet.protect),
         )
         policy = pulumi.Output.all(self.secret.arn, cluster.kms_key.arn).apply(
             lambda arns: iam.policy_document(
