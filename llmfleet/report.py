@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from components import catalog
+from components.k8s.serving import kubernetes_name
 from components.spec import SYSTEM_POOL, GpuPoolSpec, RegionSpec
 from llmfleet.costs import budget_summary
 from llmfleet.plan import Plan
@@ -131,6 +132,32 @@ def node_pools(plan: Plan) -> Table:
     return table
 
 
+def serving(plan: Plan) -> Table:
+    """Every serving entry: what it serves where, how it scales and how its model fits."""
+    fleet = plan.stack.fleet
+    table = Table(title="serving", show_edge=False)
+    columns = ("model", "version", "regions", "pool", "replicas", "GPUs/replica", "fit margin")
+    for column in (*columns, "canary", "URL"):
+        table.add_column(column)
+    for entry in fleet.serving:
+        regions = fleet.serving_regions(entry)
+        pool = fleet.serving_pool(entry, regions[0])
+        margin = min(fleet.serving_fit(entry, r).margin_gib for r in regions)
+        canary = f"{entry.canary.version} {entry.canary.weight}%" if entry.canary else "-"
+        table.add_row(
+            f"{entry.name}: {entry.model}",
+            entry.version,
+            ", ".join(r.region for r in regions),
+            pool.name,
+            f"{entry.min_replicas}-{entry.max_replicas}",
+            f"{entry.accelerators_per_replica(pool)} x {pool.accelerator}",
+            f"{margin:.1f} GiB",
+            canary,
+            f"in-cluster {entry.name}-{kubernetes_name(entry.version)}.{entry.name}:8000",
+        )
+    return table
+
+
 def print_report(plan: Plan, console: Console, *, tree: bool = False, types: bool = False) -> None:
     """The plan as a person reads it: the summary, with the tree and type counts on request."""
     if tree:
@@ -142,6 +169,8 @@ def print_report(plan: Plan, console: Console, *, tree: bool = False, types: boo
     if types:
         console.print(type_counts(plan))
     console.print(node_pools(plan))
+    if plan.stack.fleet.serving:
+        console.print(serving(plan))
     if plan.violations:
         # Grouped by rule: one heading per rule, its level, then each resource it flags.
         by_rule: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)

@@ -7,7 +7,9 @@ import copy
 
 import pytest
 
-from tests.conftest import DEV_FLEET
+from llmfleet.cli import main
+from llmfleet.stackfile import find_project, load_stack
+from tests.conftest import DEV_FLEET, REPO
 from tests.llmfleet.test_cli import make_project, plan, stack_text
 
 MODELS = [
@@ -101,3 +103,34 @@ def test_model_that_does_not_fit_names_the_smallest_fit(tmp_path, capsys):
     assert "the smallest fit in aws us-east-1 is nvidia-l40s x4 (g6e.12xlarge)" in (
         capsys.readouterr().err
     )
+
+
+def example(stack: str):
+    project = find_project(REPO)
+    return load_stack(project, stack).fleet
+
+
+def test_example_stacks_serve_real_models_sized_to_their_gpus():
+    dev = example("dev")
+    (chat,) = dev.serving
+    assert (chat.model, chat.min_replicas) == ("llama-3-8b-instruct", 0)
+    assert dev.serving_pool(chat, dev.regions[0]).accelerator == "nvidia-l4"
+    prod_aws = example("prod-aws")
+    large = next(s for s in prod_aws.serving if s.model == "llama-3-70b-instruct")
+    pool = prod_aws.serving_pool(large, prod_aws.regions[0])
+    assert (pool.accelerator, pool.count) == ("nvidia-h100-80gb", 8)
+    assert any(s.nodes_per_replica == 2 for s in prod_aws.serving)
+    assert any(s.canary is not None for s in example("prod-gcp").serving)
+    for stack in ("dev", "prod-aws", "prod-gcp", "hybrid"):
+        fleet = example(stack)
+        for entry in fleet.serving:
+            for region in fleet.serving_regions(entry):
+                assert fleet.serving_fit(entry, region).fits
+
+
+def test_plan_prints_the_serving_table(capsys):
+    assert main(["plan", "prod-gcp", "--project", str(REPO)]) == 0
+    out = capsys.readouterr().out
+    assert "serving" in out
+    assert "v2 10%" in out
+    assert "GiB" in out
