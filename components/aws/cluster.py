@@ -13,6 +13,7 @@ limit of 1, so pods cannot borrow a node's role from the instance metadata servi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -163,9 +164,48 @@ def log_group_name(cluster_name: str) -> str:
     return f"/aws/eks/{cluster_name}/cluster"
 
 
-def kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> str:
+@dataclass(frozen=True)
+class AwsCliCredentials:
+    """Who ``aws eks get-token`` runs as: the same profile and role as the stack's AWS provider,
+    so the kubeconfig reaches the cluster as whoever created it (the cluster's admin)."""
+
+    profile: str | None = None
+    """Shared-config profile (the provider's ``aws:profile``); None for the CLI's default chain."""
+    role_arn: str | None = None
+    """Role the CLI assumes for the token (the provider's ``aws:assumeRoles``); None for none."""
+
+    @classmethod
+    def from_provider_config(
+        cls, profile: str | None, assume_roles: str | None
+    ) -> AwsCliCredentials:
+        """From the AWS provider's config values as Pulumi passes them (``assumeRoles`` as a JSON
+        list of ``{roleArn, ...}``). Of a chain of roles the CLI takes the last, the one the
+        provider ends up acting as."""
+        roles = json.loads(assume_roles) if assume_roles else []
+        arns = [role["roleArn"] for role in roles if role.get("roleArn")]
+        return cls(profile=profile or None, role_arn=arns[-1] if arns else None)
+
+    @classmethod
+    def of_stack(cls) -> AwsCliCredentials:
+        """The stack's default AWS provider settings (``aws:profile``, ``aws:assumeRoles``)."""
+        return cls.from_provider_config(aws.config.profile, aws.config.assume_roles)
+
+    def cli_args(self) -> list[str]:
+        """The ``aws`` CLI options selecting these credentials."""
+        args = ["--role-arn", self.role_arn] if self.role_arn else []
+        return args + (["--profile", self.profile] if self.profile else [])
+
+
+def kubeconfig(
+    cluster_name: str,
+    region: str,
+    endpoint: str,
+    ca_data: str,
+    credentials: AwsCliCredentials = AwsCliCredentials(),
+) -> str:
     """A kubeconfig for one cluster whose user fetches a short-lived token with the AWS CLI,
-    as whoever runs Pulumi: no static credentials, no ambient kubeconfig."""
+    as the stack's AWS provider does (``credentials``): no static credentials, no ambient
+    kubeconfig."""
     return exec_kubeconfig(
         cluster_name,
         endpoint,
@@ -178,6 +218,7 @@ def kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> s
             cluster_name,
             "--region",
             region,
+            *credentials.cli_args(),
             "--output",
             "json",
         ],
@@ -208,6 +249,9 @@ class AwsClusterArgs:
     private_subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets, one per zone (AwsNetwork.private_subnet_ids): control-plane network
     interfaces and system nodes. Karpenter finds them by their ``karpenter.sh/discovery`` tag."""
+    cli_credentials: AwsCliCredentials | None = None
+    """Profile / role the kubeconfig's ``aws eks get-token`` uses; None: the stack's AWS provider
+    settings (``aws:profile``, ``aws:assumeRoles``)."""
 
 
 class AwsCluster(AwsComponent):
@@ -255,10 +299,11 @@ class AwsCluster(AwsComponent):
         self.cluster = self._control_plane(args)
         self.endpoint = self.cluster.endpoint
         self.oidc_provider_arn = self._oidc_provider().arn
+        credentials = args.cli_credentials or AwsCliCredentials.of_stack()
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 self.cluster.endpoint, self.cluster.certificate_authority.apply(lambda ca: ca.data)
-            ).apply(lambda v: kubeconfig(self.cluster_name, self._region, v[0], v[1]))
+            ).apply(lambda v: kubeconfig(self.cluster_name, self._region, v[0], v[1], credentials))
         )
         self.provider = kubernetes.Provider(
             f"{name}-k8s",

@@ -14,6 +14,7 @@ import pytest
 from components import catalog
 from components.aws.cluster import (
     CONTROL_PLANE_LOG_TYPES,
+    AwsCliCredentials,
     AwsCluster,
     AwsClusterArgs,
     system_ami_type,
@@ -82,9 +83,10 @@ DEV_GPU_POOLS = [
 class Built:
     """A recording of one AwsCluster, with the component object it came from."""
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: dict[str, Any], credentials: AwsCliCredentials | None = None):
         self.fleet = parse_fleet(config)
         self.region = self.fleet.regions[0]
+        self.credentials = credentials
         self.component: AwsCluster | None = None
         self.rec: Recording = record(self._program)
 
@@ -96,6 +98,7 @@ class Built:
                 region=self.region,
                 vpc_id="vpc-0123",
                 private_subnet_ids=SUBNETS,
+                cli_credentials=self.credentials,
             ),
         )
         for output in ("cluster_name", "endpoint", "oidc_provider_arn"):
@@ -994,6 +997,49 @@ def test_kubeconfig_is_built_from_the_cluster_and_fetches_tokens_with_the_cli(pr
     assert "token" not in user["user"]
     assert provider.inputs["clusterIdentifier"] == cluster["endpoint"]
     assert prod.rec.exports["endpoint"] == cluster["endpoint"]
+
+
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/deployer"
+
+
+def test_kubeconfig_fetches_tokens_as_the_stack_aws_provider(dev):
+    # Whoever created the cluster is its admin: the token must come from the same identity.
+    credentials = AwsCliCredentials(profile="llm-prod", role_arn=ROLE_ARN)
+    built = Built(_with_cluster(DEV_FLEET, {"gpu_pools": DEV_GPU_POOLS}), credentials)
+    user = json.loads(built.one(K8S_PROVIDER).inputs["kubeconfig"])["users"][0]["user"]
+    args = user["exec"]["args"]
+    assert args[args.index("--role-arn") + 1] == ROLE_ARN
+    assert args[args.index("--profile") + 1] == "llm-prod"
+    assert args[-2:] == ["--output", "json"]
+    # Only the kubeconfig differs: no resource is renamed or added.
+    assert [r.urn for r in built.rec.resources] == [r.urn for r in dev.rec.resources]
+
+
+@pytest.mark.parametrize(
+    ("profile", "assume_roles", "expected"),
+    [
+        (None, None, AwsCliCredentials()),
+        ("", "[]", AwsCliCredentials()),
+        ("ops", None, AwsCliCredentials(profile="ops")),
+        (
+            None,
+            json.dumps([{"roleArn": ROLE_ARN, "sessionName": "ci"}]),
+            AwsCliCredentials(role_arn=ROLE_ARN),
+        ),
+        # A chain: the provider ends up acting as the last role.
+        (
+            "ops",
+            json.dumps([{"roleArn": "arn:aws:iam::1:role/hop"}, {"roleArn": ROLE_ARN}]),
+            AwsCliCredentials(profile="ops", role_arn=ROLE_ARN),
+        ),
+    ],
+)
+def test_cli_credentials_follow_the_aws_provider_config(profile, assume_roles, expected):
+    assert AwsCliCredentials.from_provider_config(profile, assume_roles) == expected
+
+
+def test_without_provider_settings_the_cli_uses_its_default_chain():
+    assert AwsCliCredentials().cli_args() == []
 
 
 def test_kubeconfig_output_is_secret(prod):
