@@ -31,8 +31,8 @@ import pulumi
 import pulumi_aws as aws
 from rich.console import Console
 
-from components import catalog
-from components.spec import parse_fleet
+from llmfleet.components import catalog
+from llmfleet.components.spec import parse_fleet
 from llmfleet.plan import make_plan
 from llmfleet.recorder import Recording, record
 from llmfleet.report import print_report
@@ -46,7 +46,7 @@ EXAMPLES = ["dev", "prod-aws", "prod-gcp", "hybrid"]
 def import_seconds() -> float:
     """Import time of the stack program's dependencies in a fresh interpreter."""
     code = (
-        "import time; t=time.perf_counter(); import components.fleet, llmfleet.plan; "
+        "import time; t=time.perf_counter(); import llmfleet.components.fleet, llmfleet.plan; "
         "print(time.perf_counter()-t)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)

@@ -14,7 +14,7 @@ from datetime import date
 
 from rich.table import Table
 
-from components import catalog
+from llmfleet.components import catalog
 from llmfleet.stackfile import UsageError
 
 STALE_AFTER_DAYS = 180

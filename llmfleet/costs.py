@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from components.cost import Estimate, Line
+from llmfleet.components.cost import Estimate, Line
 
 _PER = {"hour": "/h", "month": "/month", "GB-month": "/GB-month", "GB": "/GB"}
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from components.spec import SpecError
+from llmfleet.components.spec import SpecError
 from llmfleet.stackfile import UsageError
 
 EXIT_CLEAN, EXIT_POLICY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

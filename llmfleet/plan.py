@@ -7,8 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import policies
-from components import cost as cost_model
+from llmfleet import policies
+from llmfleet.components import cost as cost_model
 from llmfleet.policy import evaluate, read_pack_config
 from llmfleet.recorder import Recording, record
 from llmfleet.stackfile import Project, StackConfig

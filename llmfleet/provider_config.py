@@ -8,7 +8,7 @@ provider and the fleet would work in different projects.
 
 from __future__ import annotations
 
-from components.spec import SpecError
+from llmfleet.components.spec import SpecError
 from llmfleet.stackfile import StackConfig
 
 AWS_REGION, GCP_PROJECT = "aws:region", "gcp:project"

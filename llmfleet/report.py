@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from components import catalog
-from components.k8s.serving import kubernetes_name
-from components.spec import SYSTEM_POOL, GpuPoolSpec, RegionSpec
+from llmfleet.components import catalog
+from llmfleet.components.k8s.serving import kubernetes_name
+from llmfleet.components.spec import SYSTEM_POOL, GpuPoolSpec, RegionSpec
 from llmfleet.costs import budget_summary
 from llmfleet.plan import Plan
 from llmfleet.recorder import RecordedResource

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from components.spec import parse_fleet
+from llmfleet.components.spec import parse_fleet
 from llmfleet.provider_config import AWS_REGION, GCP_PROJECT
 from llmfleet.stackfile import FLEET_KEY, Project, UsageError
 

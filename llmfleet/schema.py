@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components import catalog
-from components.spec import FleetSpec
+from llmfleet.components import catalog
+from llmfleet.components.spec import FleetSpec
 from llmfleet.stackfile import FLEET_KEY
 
 SCHEMA_PATH = "schema/stack.schema.json"

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from components.spec import FleetSpec, parse_fleet, read_published_models
+from llmfleet.components.spec import FleetSpec, parse_fleet, read_published_models
 
 FLEET_KEY = "llmfleet:fleet"
 MODELS_LOCK = "models.lock.yaml"

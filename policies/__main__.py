@@ -2,6 +2,6 @@
 
 from pulumi_policy import PolicyPack
 
-from policies import ENFORCEMENT, PACK_NAME, POLICIES
+from llmfleet.policies import ENFORCEMENT, PACK_NAME, POLICIES
 
 PolicyPack(name=PACK_NAME, enforcement_level=ENFORCEMENT, policies=POLICIES)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pulumi
 import yaml
 
-from components.fleet import Fleet
-from components.spec import SpecError, parse_fleet, read_published_models
+from llmfleet.components.fleet import Fleet
+from llmfleet.components.spec import SpecError, parse_fleet, read_published_models
 
 MODELS_LOCK = Path(__file__).parent / "models.lock.yaml"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components.spec import FleetSpec, parse_fleet
+from llmfleet.components.spec import FleetSpec, parse_fleet
 from llmfleet.recorder import Recording, record
 
 REPO = Path(__file__).resolve().parents[1]

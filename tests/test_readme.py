@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from components import catalog
 from llmfleet.cli import _parser, main
+from llmfleet.components import catalog
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()

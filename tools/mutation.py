@@ -1,7 +1,7 @@
 """Mutation testing: how many deliberately planted bugs in a module its own tests notice.
 
     .venv/bin/python tools/mutation.py                      # every module in tools/mutation.toml
-    .venv/bin/python tools/mutation.py components/spec.py   # one module
+    .venv/bin/python tools/mutation.py llmfleet/components/spec.py   # one module
     .venv/bin/python tools/mutation.py --survivors ...      # also list what survived
     .venv/bin/python tools/mutation.py --recheck ...        # rerun only the last survivors
 

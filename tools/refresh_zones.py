@@ -1,4 +1,4 @@
-"""Rebuild components/data/zones.yaml from local copies of SkyPilot's catalog CSVs.
+"""Rebuild llmfleet/components/data/zones.yaml from local copies of SkyPilot's catalog CSVs.
 
 SkyPilot's catalog (https://github.com/skypilot-org/skypilot-catalog, Apache-2.0) lists one row
 per instance / machine type and availability zone, for AWS and GCP, refreshed from the clouds'
@@ -7,7 +7,7 @@ run::
 
     python tools/refresh_zones.py --gcp gcp-vms.csv --aws aws-vms.csv --commit <sha>
 
-Only the types in components/data/catalog.yaml, in the regions it lists for them, are kept.
+Only the types in llmfleet/components/data/catalog.yaml, in the regions it lists for them, are kept.
 GCP rows name zones (``us-central1-a``); AWS rows name zone IDs (``use1-az1``), because AWS maps
 zone names to physical zones differently in every account. Entries taken from another source
 (the Cloud TPU zones page for TPU machine types) are kept as they are: update those by hand.
@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-DATA = Path(__file__).resolve().parents[1] / "components" / "data"
+DATA = Path(__file__).resolve().parents[1] / "llmfleet" / "components" / "data"
 CATALOG = DATA / "catalog.yaml"
 ZONES = DATA / "zones.yaml"
 

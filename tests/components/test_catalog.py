@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from components import catalog
-from components.catalog import CatalogError, InstanceType
+from llmfleet.components import catalog
+from llmfleet.components.catalog import CatalogError, InstanceType
 
 ALL_TYPES = [t for cloud in catalog.CLOUDS for t in catalog.instance_types(cloud)]
 TPU_TYPES = [t for t in ALL_TYPES if catalog.accelerator(t.accelerator).kind == "tpu"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import cost
-from components.cost import Resource, Usage
-from components.spec import ModelSpec, parse_fleet
+from llmfleet.components import cost
+from llmfleet.components.cost import Resource, Usage
+from llmfleet.components.spec import ModelSpec, parse_fleet
 from tests.conftest import DEV_FLEET
 
 HOURS = 730

@@ -7,9 +7,9 @@ import json
 import pulumi
 import pytest
 
-from components.contracts import ServingCluster
-from components.fleet import MODEL_READER, Fleet
-from components.spec import parse_fleet
+from llmfleet.components.contracts import ServingCluster
+from llmfleet.components.fleet import MODEL_READER, Fleet
+from llmfleet.components.spec import parse_fleet
 from llmfleet.recorder import record
 from tests.conftest import DEV_FLEET, PROD_FLEET
 
@@ -211,8 +211,8 @@ def test_model_access_gives_each_deployment_region_its_uri_identity_and_grant(pr
 
 
 def test_a_cluster_refuses_another_clouds_model_store(run, prod_fleet):
-    from components.aws.storage import AwsModelStorage, AwsModelStorageArgs
-    from components.gcp.cloud import GcpCloud
+    from llmfleet.components.aws.storage import AwsModelStorage, AwsModelStorageArgs
+    from llmfleet.components.gcp.cloud import GcpCloud
 
     def program() -> None:
         gcp_region = prod_fleet.regions_of("gcp")[0]

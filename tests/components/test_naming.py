@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.naming import AUTONAME_SUFFIX, GCP_NAME_MAX, autonamed, fit_name
+from llmfleet.components.naming import AUTONAME_SUFFIX, GCP_NAME_MAX, autonamed, fit_name
 
 LOGICAL_NAMES = st.from_regex(r"[a-z][-a-z0-9]{0,120}[a-z0-9]", fullmatch=True)
 

@@ -12,7 +12,7 @@ import yaml
 from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.schema import generate_schema
 
-from components import package
+from llmfleet.components import package
 from tests.conftest import DEV_FLEET, PROD_FLEET
 
 TOKENS = {f"llmfleet:index:{c}" for c in ("Fleet", "Network", "Cluster", "ModelStorage")}

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from components import catalog
-from components.spec import (
+from llmfleet.components import catalog
+from llmfleet.components.spec import (
     _PATTERN_HINTS,
     EKS_NODE_IMAGE,
     FleetSpec,

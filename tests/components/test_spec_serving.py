@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from components import gpu_fit
-from components.spec import SpecError, parse_fleet
+from llmfleet.components import gpu_fit
+from llmfleet.components.spec import SpecError, parse_fleet
 
 L4 = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 4}
 H100 = {"name": "h100", "accelerator": "nvidia-h100-80gb", "count": 8, "max_nodes": 4}

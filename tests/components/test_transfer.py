@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.aws.storage import AwsModelStorage, AwsModelStorageArgs
-from components.gcp.storage import GcpModelStorage, GcpModelStorageArgs
-from components.transfer import AwsSource, copy_between_clouds, copy_s3_to_gcs
+from llmfleet.components.aws.storage import AwsModelStorage, AwsModelStorageArgs
+from llmfleet.components.gcp.storage import GcpModelStorage, GcpModelStorageArgs
+from llmfleet.components.transfer import AwsSource, copy_between_clouds, copy_s3_to_gcs
 
 
 def test_models_are_copied_from_s3_to_gcs_only(run, prod_fleet):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from components import catalog
 from llmfleet.catalog_tables import STALE_AFTER_DAYS, offers, stale_prices
 from llmfleet.cli import main
+from llmfleet.components import catalog
 
 
 def run_json(capsys, *args: str):

@@ -50,7 +50,7 @@ def test_example_stacks_cost_something_within_their_budget(estimates, stack):
 
 
 def test_dev_total_from_the_catalog_prices(estimates):
-    """The dev stack by hand: us-east-1 list prices from components/data/catalog.yaml."""
+    """The dev stack by hand: us-east-1 list prices from llmfleet/components/data/catalog.yaml."""
     _, estimate, _ = estimates["dev"]
     fixed = (
         0.10 * HOURS  # EKS control plane

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from types import SimpleNamespace
 
-from components.spec import parse_fleet
+from llmfleet.components.spec import parse_fleet
 from llmfleet.report import node_pools
 from tests.conftest import PROD_FLEET
 

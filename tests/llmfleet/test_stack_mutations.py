@@ -19,8 +19,8 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from components.spec import SpecError, parse_fleet
 from llmfleet.cli import main
+from llmfleet.components.spec import SpecError, parse_fleet
 from tests.conftest import REPO
 from tests.llmfleet.test_cli import make_project
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policies import cost
+from llmfleet.policies import cost
 from tests.policies.conftest import check, check_stack, resource
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

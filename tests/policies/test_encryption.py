@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from policies import encryption
+from llmfleet.policies import encryption
 from tests.policies.conftest import check, check_stack, resource
 
 BUCKET = "aws:s3/bucket:Bucket"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 import llmfleet.plan
-import policies
+from llmfleet import policies
 from llmfleet.cli import main
 from llmfleet.recorder import RecordedResource, Recording
 from tests.conftest import REPO

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi_policy
 import pytest
 
-import policies
+from llmfleet import policies
 from tests.conftest import REPO
 
 PACK = REPO / "policies"

@@ -6,8 +6,8 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 from pulumi_policy import EnforcementLevel
 
+from llmfleet.policies.tagging import required_ownership_tags
 from llmfleet.policy import evaluate
-from policies.tagging import required_ownership_tags
 
 OWNED = {"owner": "ml-platform", "cost-center": "cc-1"}
 

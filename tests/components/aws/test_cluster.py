@@ -11,15 +11,15 @@ import kubernetes_validate
 import pulumi
 import pytest
 
-from components import catalog
-from components.aws.cluster import (
+from llmfleet.components import catalog
+from llmfleet.components.aws.cluster import (
     CONTROL_PLANE_LOG_TYPES,
     AwsCliCredentials,
     AwsCluster,
     AwsClusterArgs,
     system_ami_type,
 )
-from components.aws.karpenter import (
+from llmfleet.components.aws.karpenter import (
     KARPENTER_VERSION,
     capacity_types,
     drift_budgets,
@@ -27,8 +27,8 @@ from components.aws.karpenter import (
     node_requirements,
     root_volume_gib,
 )
-from components.k8s.nvidia import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN
-from components.spec import EKS_NODE_IMAGE, GpuPoolSpec, MaintenanceWindowSpec, parse_fleet
+from llmfleet.components.k8s.nvidia import DCGM_EXPORTER, NVIDIA_DEVICE_PLUGIN
+from llmfleet.components.spec import EKS_NODE_IMAGE, GpuPoolSpec, MaintenanceWindowSpec, parse_fleet
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from llmfleet.pulumi_internals import sync_await
 from llmfleet.recorder import RecordedResource, Recording, record

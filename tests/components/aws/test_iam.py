@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.aws import iam
+from llmfleet.components.aws import iam
 
 
 def test_a_document_keeps_its_statements_in_order_and_has_an_id_only_when_given():

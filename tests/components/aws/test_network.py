@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.aws.network import (
+from llmfleet.components.aws.network import (
     INTERFACE_ENDPOINT_SERVICES,
     MAX_ZONES,
     AwsNetwork,
@@ -19,7 +19,7 @@ from components.aws.network import (
     flow_log_source_arn,
     subnet_layout,
 )
-from components.spec import ALLOWED_RANGES, parse_fleet
+from llmfleet.components.spec import ALLOWED_RANGES, parse_fleet
 from llmfleet.recorder import RecordedResource, Recording, record
 from tests.conftest import DEV_FLEET, PROD_FLEET
 

@@ -10,15 +10,15 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import catalog
-from components.aws.storage import (
+from llmfleet.components import catalog
+from llmfleet.components.aws.storage import (
     ABORT_INCOMPLETE_UPLOAD_DAYS,
     MODEL_PREFIX,
     AwsModelStorage,
     AwsModelStorageArgs,
     bucket_name,
 )
-from components.spec import ModelSpec, parse_fleet
+from llmfleet.components.spec import ModelSpec, parse_fleet
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from llmfleet.recorder import RecordedResource, Recording, record
 from tests.conftest import DEV_FLEET, PROD_FLEET

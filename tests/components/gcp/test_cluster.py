@@ -10,9 +10,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import catalog
-from components.gcp.cluster import GcpCluster, GcpClusterArgs, control_plane_cidr
-from components.spec import GCP_CONTROL_PLANE_RANGE, FleetSpec, parse_fleet
+from llmfleet.components import catalog
+from llmfleet.components.gcp.cluster import GcpCluster, GcpClusterArgs, control_plane_cidr
+from llmfleet.components.spec import GCP_CONTROL_PLANE_RANGE, FleetSpec, parse_fleet
 from llmfleet.mock_outputs.gcp import PROJECT_NUMBER
 from llmfleet.recorder import Recording
 

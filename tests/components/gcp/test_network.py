@@ -5,13 +5,13 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.gcp.network import (
+from llmfleet.components.gcp.network import (
     GcpRegionNetwork,
     GcpRegionNetworkArgs,
     GcpVpc,
     GcpVpcArgs,
 )
-from components.spec import FleetSpec, parse_fleet
+from llmfleet.components.spec import FleetSpec, parse_fleet
 
 NETWORK = "gcp:compute/network:Network"
 SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"

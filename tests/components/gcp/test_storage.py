@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.gcp.storage import (
+from llmfleet.components.gcp.storage import (
     CONFIGURABLE_DUAL_REGIONS,
     PREDEFINED_DUAL_REGIONS,
     GcpModelStorage,
@@ -21,8 +21,8 @@ from components.gcp.storage import (
     first_transfer_date,
     plan_buckets,
 )
-from components.spec import FleetSpec, ModelSpec, parse_fleet
-from components.transfer import AwsSource, copy_s3_to_gcs
+from llmfleet.components.spec import FleetSpec, ModelSpec, parse_fleet
+from llmfleet.components.transfer import AwsSource, copy_s3_to_gcs
 from llmfleet.mock_outputs import gcp as gcp_mocks
 
 BUCKET = "gcp:storage/bucket:Bucket"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from components.fleet import Fleet
-from components.k8s.autoscaling import (
+from llmfleet.components.fleet import Fleet
+from llmfleet.components.k8s.autoscaling import (
     KEDA,
     MetricsSource,
     scaled_object_spec,
     triggers,
 )
-from components.spec import parse_fleet
+from llmfleet.components.spec import parse_fleet
 from llmfleet.manifests import manifest
 from llmfleet.recorder import record
 from tests.components.k8s.test_serving import config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.k8s.kubeconfig import EXEC_API_VERSION, exec_kubeconfig
+from llmfleet.components.k8s.kubeconfig import EXEC_API_VERSION, exec_kubeconfig
 
 
 def test_the_one_context_binds_the_cluster_to_the_plugin_user_and_is_current():

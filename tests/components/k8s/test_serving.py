@@ -8,15 +8,15 @@ import json
 import kubernetes_validate
 import pytest
 
-from components.fleet import Fleet
-from components.k8s import scheduling
-from components.k8s.serving import (
+from llmfleet.components.fleet import Fleet
+from llmfleet.components.k8s import scheduling
+from llmfleet.components.k8s.serving import (
     MODEL_READER,
     VLLM_GPU_IMAGE,
     VLLM_TPU_IMAGE,
     startup_budget_seconds,
 )
-from components.spec import parse_fleet
+from llmfleet.components.spec import parse_fleet
 from llmfleet.manifests import manifest
 from llmfleet.recorder import record
 from tests.conftest import PROD_FLEET, SCHEMAS
@@ -312,6 +312,6 @@ def test_no_secret_value_anywhere_in_the_plan(rec):
 
 
 def test_server_component_has_no_cloud_branches():
-    source = (SCHEMAS.parents[1] / "components" / "k8s" / "serving.py").read_text()
+    source = (SCHEMAS.parents[1] / "llmfleet" / "components" / "k8s" / "serving.py").read_text()
     for cloud_word in ("aws", "gcp", "eks", "gke"):
         assert f'== "{cloud_word}"' not in source.lower()

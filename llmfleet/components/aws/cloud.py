@@ -1,0 +1,100 @@
+"""AWS as one of the fleet's clouds: a VPC and an EKS cluster per region, S3 model storage."""
+
+from __future__ import annotations
+
+import pulumi
+
+from llmfleet.components.aws.api_key import AwsApiKey
+from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
+from llmfleet.components.aws.network import AwsNetwork, AwsNetworkArgs, subnet_layout
+from llmfleet.components.aws.storage import AwsModelStorage, AwsModelStorageArgs
+from llmfleet.components.contracts import (
+    ApiKey,
+    ManagedMetrics,
+    RegionParts,
+    ServingCluster,
+    ServingNetwork,
+)
+from llmfleet.components.spec import FleetSpec, RegionSpec
+
+METRICS_NAMESPACE = "monitoring"
+"""Namespace of the in-cluster Prometheus agent that scrapes model servers on EKS."""
+
+
+class AwsCloud:
+    """``llmfleet.components.contracts.Cloud`` on AWS: every region owns its whole network."""
+
+    def fleet_network(
+        self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions
+    ) -> pulumi.ComponentResource | None:
+        return None
+
+    def region(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        fleet_network: pulumi.ComponentResource | None,
+        opts: pulumi.ResourceOptions,
+    ) -> RegionParts:
+        network = AwsNetwork(f"{name}-network", AwsNetworkArgs(fleet, region), opts)
+        cluster = AwsCluster(
+            f"{name}-cluster",
+            AwsClusterArgs(
+                fleet=fleet,
+                region=region,
+                vpc_id=network.vpc_id,
+                private_subnet_ids=network.private_subnet_ids,
+            ),
+            opts,
+        )
+        return RegionParts(network=network, cluster=cluster)
+
+    def model_store(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        regions: list[RegionSpec],
+        filled_from_another_cloud: bool,
+        opts: pulumi.ResourceOptions,
+    ) -> AwsModelStorage:
+        if filled_from_another_cloud:
+            # The spec keeps the primary on AWS whenever the fleet has AWS regions.
+            raise ValueError(f"fleet '{fleet.name}': AWS model storage is never filled from GCS")
+        primary, *replicas = regions
+        return AwsModelStorage(
+            name, AwsModelStorageArgs(fleet, primary=primary, replicas=replicas), opts
+        )
+
+    def api_key(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ApiKey:
+        if not isinstance(cluster, AwsCluster):
+            raise TypeError(f"{region.key}: an AWS API key needs an EKS cluster")
+        key = AwsApiKey(name, fleet, region, cluster, opts)
+        return ApiKey(remote_name=key.secret.name, store=key.store, grant=key.grant)
+
+    def serving_network(self, region: RegionSpec) -> ServingNetwork:
+        # The regional gateway is an ALB in the public subnets, sending straight to pod IPs;
+        # Pod Identity gives the streamer credentials, not a region.
+        return ServingNetwork(
+            gateway_sources=[str(c) for c in subnet_layout(region.cidr, region.zones).public],
+            metrics_namespace=METRICS_NAMESPACE,
+            weights_env={"AWS_REGION": region.region},
+        )
+
+    def managed_metrics(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ManagedMetrics | None:
+        # EKS collects no Prometheus metrics itself: the cluster runs its own server.
+        return None

@@ -1,0 +1,175 @@
+"""What every cloud implements for the fleet: a serving cluster and a model store.
+
+``Fleet`` composes these protocols and never asks which cloud it holds; a serving deployment
+gets a cluster's Kubernetes provider and a ``ModelAccess`` (where its pods load weights and
+the grant to wait for) without reaching into ``aws/`` or ``gcp/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import pulumi
+
+from llmfleet.components.k8s.autoscaling import MetricsSource
+from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec
+
+
+@runtime_checkable
+class ModelStore(Protocol):
+    """One cloud's model buckets: a copy of every model version in each of its serving regions,
+    laid out as ``llmfleet.components.model_layout`` says."""
+
+    def model_uri(self, region: str, model: ModelSpec) -> pulumi.Output[str]:
+        """Where pods in ``region`` load ``model`` from (``s3://.../models/<name>/<version>/``);
+        raises ValueError for a region the store does not serve."""
+        ...
+
+    def publishing(self) -> dict[str, pulumi.Output[str] | None]:
+        """Where models are published on this cloud: ``primary_bucket`` and the ``writer``
+        identity (none where the copy is filled from another cloud)."""
+        ...
+
+
+@runtime_checkable
+class ServingCluster(Protocol):
+    """One region's Kubernetes cluster that serving deployments run on."""
+
+    provider: pulumi.ProviderResource
+    """The cluster's one Kubernetes provider: every Kubernetes object for it uses this."""
+    endpoint: pulumi.Output[str]
+    """The API server endpoint."""
+    kubeconfig: pulumi.Output[str]
+    """Secret: a kubeconfig fetching short-lived tokens (no static credentials)."""
+
+    def grant_model_read(
+        self, name: str, namespace: str, service_account: str, store: ModelStore
+    ) -> pulumi.Resource:
+        """Let ``namespace/service_account`` read the models of this cluster's region in
+        ``store`` (its own cloud's store) and nothing else; returns the resource a deployment
+        using that service account must depend on. ``name`` scopes the grant's resources.
+
+        Raises TypeError for a store of another cloud: pods read only their region's copy.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """How one serving deployment in one region reaches its model weights."""
+
+    uri: pulumi.Output[str]
+    """Where its pods load the served (stable) version from: the copy in their own region."""
+    uris: dict[str, pulumi.Output[str]]
+    """Every version it serves (stable, then canary), by version."""
+    namespace: str
+    """The Kubernetes namespace of the deployment."""
+    service_account: str
+    """The Kubernetes service account its pods must run as to read the weights."""
+    grant: pulumi.Resource
+    """The grant: pass it in ``depends_on`` of the deployment, so pods start only once they
+    may read (AWS: the Pod Identity association; GCP: the bucket IAM member)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A region's API-key secret in its cloud's secret store, and who may read it."""
+
+    remote_name: pulumi.Output[str]
+    """The secret's name in the store, as the sync controller asks for it."""
+    store: dict
+    """The External Secrets provider block of the cloud's store."""
+    grant: pulumi.Resource
+    """The sync controller's read access: it reads only after this exists."""
+
+
+@dataclass(frozen=True)
+class ServingNetwork:
+    """What a model server in one region admits and needs, by cloud."""
+
+    gateway_sources: list[str]
+    """CIDRs the regional gateway's data plane reaches pods from (load balancer subnets, or the
+    cloud's front ends and health checkers)."""
+    metrics_namespace: str
+    """Namespace of the metrics scraper (in-cluster Prometheus agent, or the managed one)."""
+    weights_env: dict[str, str]
+    """Environment the model streamer needs to reach the region's bucket."""
+
+
+@dataclass(frozen=True)
+class ManagedMetrics:
+    """A cloud's managed Prometheus endpoint that autoscalers query, and their access to it."""
+
+    source: MetricsSource
+    """The query endpoint and how KEDA authenticates to it."""
+    identity: list[pulumi.Resource]
+    """The grants KEDA needs before it queries."""
+
+
+@dataclass(frozen=True)
+class RegionParts:
+    """What one region serves from: its network and its cluster."""
+
+    network: pulumi.ComponentResource
+    cluster: ServingCluster
+
+
+class Cloud(Protocol):
+    """How one cloud builds a fleet's pieces; ``Fleet`` looks a region's cloud up, never
+    branches on it."""
+
+    def fleet_network(
+        self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions
+    ) -> pulumi.ComponentResource | None:
+        """The network every region of this cloud shares (GCP's global VPC), or none."""
+        ...
+
+    def region(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        fleet_network: pulumi.ComponentResource | None,
+        opts: pulumi.ResourceOptions,
+    ) -> RegionParts:
+        """The region's network (``<name>-network``) and cluster (``<name>-cluster``)."""
+        ...
+
+    def model_store(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        regions: list[RegionSpec],
+        filled_from_another_cloud: bool,
+        opts: pulumi.ResourceOptions,
+    ) -> ModelStore:
+        """Model buckets in ``regions`` (this cloud's storage regions, its primary first)."""
+        ...
+
+    def api_key(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ApiKey:
+        """The region's API-key secret, readable by the cluster's secret-sync controller."""
+        ...
+
+    def serving_network(self, region: RegionSpec) -> ServingNetwork:
+        """Who reaches a model server in ``region`` and what its weight streamer needs."""
+        ...
+
+    def managed_metrics(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: ServingCluster,
+        opts: pulumi.ResourceOptions,
+    ) -> ManagedMetrics | None:
+        """The cloud's managed Prometheus for the cluster's autoscalers; None: the cluster runs
+        its own Prometheus server."""
+        ...

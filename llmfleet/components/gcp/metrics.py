@@ -1,0 +1,81 @@
+"""Google Managed Service for Prometheus as the autoscaling signal source of a GKE cluster.
+
+GKE's managed collection (enabled on every llmfleet cluster) stores what PodMonitorings select;
+KEDA queries it through the Prometheus-compatible API. Its operator's Kubernetes service
+account acts, through Workload Identity, as a per-region Google service account that may read
+monitoring data and nothing else: a per-region account keeps each region's grant its own
+(the Kubernetes account is the same principal in every cluster of the project).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from llmfleet.components.gcp.cluster import ACCOUNT_ID_MAX, GcpCluster
+from llmfleet.components.k8s.autoscaling import KEDA_NAMESPACE, KEDA_OPERATOR, MetricsSource
+from llmfleet.components.naming import fit_name
+from llmfleet.components.spec import FleetSpec, RegionSpec
+
+VIEWER_ROLE = "roles/monitoring.viewer"
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+
+
+def query_endpoint(project: str) -> str:
+    """The Prometheus query API of the project's managed metrics."""
+    return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
+
+
+class GcpManagedMetrics(pulumi.ComponentResource):
+    """KEDA's identity reading the project's managed metrics from one region's cluster."""
+
+    source: MetricsSource
+    """The endpoint and how KEDA authenticates to it."""
+    identity: list[pulumi.Resource]
+    """The grants KEDA needs before it queries."""
+
+    def __init__(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: GcpCluster,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmfleet:gcp:ManagedMetrics", name, None, opts)
+        project = fleet.gcp_project
+        assert project is not None
+        child = pulumi.ResourceOptions(parent=self)
+        account = gcp.serviceaccount.Account(
+            f"{name}-keda",
+            project=project,
+            account_id=fit_name(f"{fleet.name}-{region.region}-keda", ACCOUNT_ID_MAX),
+            display_name=f"KEDA of {fleet.name} in {region.region}: reads managed metrics",
+            opts=child,
+        )
+        viewer = gcp.projects.IAMMember(
+            f"{name}-keda-metrics-viewer",
+            project=project,
+            role=VIEWER_ROLE,
+            member=account.member,
+            opts=child,
+        )
+        # The grant sits on this one account, so KEDA's Kubernetes account can act as nothing
+        # else.
+        binding = gcp.serviceaccount.IAMMember(
+            f"{name}-keda-workload-identity",
+            service_account_id=account.name,
+            role=WORKLOAD_IDENTITY_USER,
+            member=cluster.workload_pool.apply(
+                lambda pool: f"serviceAccount:{pool}[{KEDA_NAMESPACE}/{KEDA_OPERATOR}]"
+            ),
+            opts=child,
+        )
+        self.identity = [viewer, binding]
+        self.source = MetricsSource(
+            server_address=query_endpoint(project),
+            pod_identity="gcp",
+            pod_monitoring=True,
+            operator_annotations={"iam.gke.io/gcp-service-account": account.email},
+        )
+        self.register_outputs({"keda_account": account.email})

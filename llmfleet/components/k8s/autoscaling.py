@@ -1,0 +1,247 @@
+"""Queue-depth autoscaling of model servers with KEDA, on a metrics pipeline each cloud runs.
+
+vLLM exports how many requests wait for a slot (``vllm:num_requests_waiting``) and how full
+its KV cache is (``vllm:kv_cache_usage_perc``): the two signals that say a replica is
+saturated, long before CPU or GPU utilisation does. KEDA reads them from Prometheus (an
+in-cluster server, or Google Managed Service for Prometheus through workload identity) and
+drives each served version's replica count between the entry's bounds.
+
+Cooldowns fit GPU cold starts: scale-up reacts at once, scale-down waits minutes, and a fresh
+replica is never judged before it could have loaded its weights. Scaling to zero needs a
+wake-up trigger that exists while no replica runs; a metric only the server exports vanishes
+with the last replica and could never bring the first one back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+
+from llmfleet.components.k8s import scheduling
+from llmfleet.components.k8s.helm import HelmChart, helm_release
+
+KEDA = HelmChart("keda", "https://kedacore.github.io/charts", "2.20.2")
+"""KEDA, the chart and CRD release the vendored ScaledObject schema comes from."""
+KEDA_NAMESPACE = "keda"
+KEDA_OPERATOR = "keda-operator"
+"""KEDA's operator service account: the identity it queries a managed Prometheus with."""
+
+PROMETHEUS = HelmChart("prometheus", "https://prometheus-community.github.io/helm-charts", "29.2.0")
+"""In-cluster Prometheus server, where the cluster has no managed collection."""
+METRICS_NAMESPACE = "monitoring"
+
+QUEUE_PER_REPLICA = 4
+"""Waiting requests per replica the autoscaler holds the version at: above it, add replicas."""
+KV_CACHE_PER_REPLICA = 0.8
+"""KV-cache use per replica the autoscaler holds the version at."""
+POLLING_SECONDS = 15
+SCALE_DOWN_WINDOW_SECONDS = 600
+"""A replica takes minutes to come back: scale down only after ten quiet minutes."""
+IDLE_SECONDS = 1800
+"""With scale to zero, the last replica goes after half an hour without requests."""
+
+
+@dataclass(frozen=True)
+class MetricsSource:
+    """Where the cluster's Prometheus answers queries and how KEDA authenticates."""
+
+    server_address: pulumi.Input[str]
+    """Prometheus query API base URL."""
+    pod_identity: str | None = None
+    """KEDA pod-identity provider (``gcp``, ``aws``) for a managed endpoint; None in-cluster."""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    """Extra prometheus-trigger metadata of the endpoint (``awsRegion``)."""
+    pod_monitoring: bool = False
+    """Whether serving namespaces need a PodMonitoring (Google Managed Prometheus collects only
+    what PodMonitorings select); an in-cluster server scrapes annotated pods by itself."""
+    operator_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations of KEDA's operator service account binding it to its cloud identity."""
+
+
+def keda_release(
+    resource: str,
+    provider: kubernetes.Provider,
+    parent: pulumi.Resource,
+    operator_annotations: Mapping[str, pulumi.Input[str]],
+) -> kubernetes.helm.v3.Release:
+    """KEDA in its own namespace, on the system pool."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    namespace = kubernetes.core.v1.Namespace(
+        f"{resource}-namespace",
+        metadata={
+            "name": KEDA_NAMESPACE,
+            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+        },
+        opts=opts,
+    )
+    system = scheduling.pool_node_selector(scheduling.SYSTEM_POOL)
+    return helm_release(
+        resource,
+        KEDA,
+        {
+            "nodeSelector": system,
+            "serviceAccount": {
+                "operator": {"name": KEDA_OPERATOR, "annotations": dict(operator_annotations)}
+            },
+            "operator": {"replicaCount": 2},
+            "metricsServer": {"replicaCount": 2},
+            "podDisruptionBudget": {
+                "operator": {"minAvailable": 1},
+                "metricServer": {"minAvailable": 1},
+            },
+        },
+        namespace.metadata.name,
+        opts,
+    )
+
+
+def prometheus_release(
+    resource: str, provider: kubernetes.Provider, parent: pulumi.Resource
+) -> MetricsSource:
+    """An in-cluster Prometheus scraping annotated pods, kept small: it holds the autoscaling
+    signals for a day, nothing else."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    namespace = kubernetes.core.v1.Namespace(
+        f"{resource}-namespace",
+        metadata={
+            "name": METRICS_NAMESPACE,
+            "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
+        },
+        opts=opts,
+    )
+    helm_release(
+        resource,
+        PROMETHEUS,
+        {
+            "server": {
+                "retention": "1d",
+                "persistentVolume": {"enabled": False},
+                "nodeSelector": scheduling.pool_node_selector(scheduling.SYSTEM_POOL),
+                "global": {"scrape_interval": f"{POLLING_SECONDS}s"},
+            },
+            "alertmanager": {"enabled": False},
+            "kube-state-metrics": {"enabled": False},
+            "prometheus-node-exporter": {"enabled": False},
+            "prometheus-pushgateway": {"enabled": False},
+        },
+        namespace.metadata.name,
+        opts,
+    )
+    return MetricsSource(
+        server_address=f"http://prometheus-server.{METRICS_NAMESPACE}.svc.cluster.local"
+    )
+
+
+def _selector(namespace: str, workload: str) -> str:
+    return f'namespace="{namespace}",pod=~"{workload}-.*"'
+
+
+def triggers(
+    namespace: str,
+    workload: str,
+    metrics: MetricsSource,
+    auth: str | None,
+    wake_up: Sequence[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """KEDA triggers of one served version: queue depth and KV cache per replica, plus the
+    wake-up triggers that keep working at zero replicas."""
+    selector = _selector(namespace, workload)
+    queries = {
+        "queue-depth": (f"sum(vllm:num_requests_waiting{{{selector}}})", QUEUE_PER_REPLICA),
+        "kv-cache": (f"sum(vllm:kv_cache_usage_perc{{{selector}}})", KV_CACHE_PER_REPLICA),
+    }
+    found = []
+    for name, (query, target) in queries.items():
+        trigger: dict[str, Any] = {
+            "type": "prometheus",
+            "name": name,
+            "metricType": "AverageValue",
+            "metadata": {
+                "serverAddress": metrics.server_address,
+                "query": query,
+                "threshold": str(target),
+                **metrics.metadata,
+            },
+        }
+        if auth is not None:
+            trigger["authenticationRef"] = {"name": auth}
+        found.append(trigger)
+    return found + [dict(t) for t in wake_up]
+
+
+def scaled_object_spec(
+    *,
+    target: Mapping[str, str],
+    min_replicas: int,
+    max_replicas: int,
+    startup_seconds: int,
+    trigger_list: list[dict[str, Any]],
+    wake_up: bool,
+) -> dict[str, Any]:
+    """The ScaledObject spec of one served version.
+
+    ``min_replicas`` 0 is kept only with a wake-up trigger; without one the floor is 1.
+    """
+    floor = min_replicas if (min_replicas > 0 or wake_up) else 1
+    return {
+        "scaleTargetRef": dict(target),
+        "minReplicaCount": floor,
+        "maxReplicaCount": max_replicas,
+        "pollingInterval": POLLING_SECONDS,
+        "cooldownPeriod": IDLE_SECONDS,
+        # A new workload is not scaled to zero before its first replica could have loaded.
+        "initialCooldownPeriod": startup_seconds,
+        # Metrics unreachable three times: hold the floor (at least one replica) instead of
+        # guessing.
+        "fallback": {"failureThreshold": 3, "replicas": max(1, floor)},
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": 0,
+                        "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
+                    },
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": SCALE_DOWN_WINDOW_SECONDS,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}],
+                    },
+                }
+            }
+        },
+        "triggers": trigger_list,
+    }
+
+
+@dataclass
+class ClusterAutoscalingArgs:
+    provider: kubernetes.Provider
+    """The cluster's Kubernetes provider."""
+    managed_metrics: MetricsSource | None = None
+    """The cloud's managed Prometheus endpoint; None runs a Prometheus server in the cluster."""
+    identity: Sequence[pulumi.Resource] = ()
+    """Grants KEDA's operator needs to query ``managed_metrics``: KEDA waits for them."""
+
+
+class ClusterAutoscaling(pulumi.ComponentResource):
+    """KEDA and, where the cloud collects no metrics, a Prometheus server, on one cluster."""
+
+    metrics: MetricsSource
+    keda: kubernetes.helm.v3.Release
+
+    def __init__(
+        self, name: str, args: ClusterAutoscalingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llmfleet:k8s:ClusterAutoscaling", name, None, opts)
+        self.metrics = args.managed_metrics or prometheus_release(
+            f"{name}-prometheus", args.provider, self
+        )
+        self.keda = keda_release(
+            f"{name}-keda", args.provider, self, self.metrics.operator_annotations
+        )
+        self.ready: list[pulumi.Resource] = [self.keda, *args.identity]
+        """What a ScaledObject waits for: KEDA's CRDs and the operator's cloud identity."""
+        self.register_outputs({"prometheus": self.metrics.server_address})
