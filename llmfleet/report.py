@@ -149,7 +149,7 @@ def serving(plan: Plan) -> Table:
             entry.version,
             ", ".join(r.region for r in regions),
             pool.name,
-            f"{entry.min_replicas}-{entry.max_replicas}",
+            f"{entry.idle_replicas}-{entry.max_replicas}",
             f"{entry.accelerators_per_replica(pool)} x {pool.accelerator}",
             f"{margin:.1f} GiB",
             canary,

@@ -67,7 +67,8 @@ class Assumptions:
                 "every listed model version is copied once to every replica this month "
                 "(the month it is published)"
             ),
-            "serving": "each serving replica kept up by min_replicas holds whole nodes of its pool",
+            "serving": "each serving replica kept up while idle (min_replicas, at least 1 until a "
+            "gateway wake-up trigger exists) holds whole nodes of its pool",
         }
 
 
@@ -278,13 +279,11 @@ def usage_of(spec: FleetSpec, assumptions: Assumptions | None = None) -> Usage:
     storage = tuple((r.cloud, r.region) for r in spec.storage_regions())
     floors: dict[tuple[str, str], int] = defaultdict(int)
     for serving in spec.serving:
-        if not serving.min_replicas:
-            continue
         for region in spec.serving_regions(serving):
             pool = next(p for p in region.cluster.gpu_pools if p.name == serving.pool)
             per_node = region.instance_type_for(pool).accelerator_count
             replicas_per_node = max(1, per_node // (serving.tensor_parallel_size or per_node))
-            nodes = math.ceil(serving.min_replicas / replicas_per_node)
+            nodes = math.ceil(serving.idle_replicas / replicas_per_node)
             floors[(region.region, serving.pool)] += nodes
     return Usage(models=models, storage_regions=storage, serving_nodes=dict(floors))
 

@@ -957,6 +957,16 @@ class ServingSpec(_Spec):
             )
         return name
 
+    @property
+    def idle_replicas(self) -> int:
+        """Replicas that run per region while no request arrives.
+
+        Scaling to zero needs a wake-up signal that exists while no replica runs (requests
+        arriving at the gateway); the fleet has none yet, so the autoscaler keeps one replica
+        even at ``min_replicas: 0``, and the cost estimate counts it.
+        """
+        return max(self.min_replicas, 1)
+
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ServingSpec:
         if self.min_replicas > self.max_replicas:
