@@ -436,22 +436,11 @@ class AwsModelStorage(AwsComponent):
             region=region,
             opts=self._child(),
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
+        public_access = self._private_and_owner_enforced(
+            bucket,
+            region,
             f"{self._name}-public-access-{region}",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=self._child(),
-        )
-        aws.s3.BucketOwnershipControls(
             f"{self._name}-ownership-{region}",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            region=region,
-            opts=self._child(),
         )
         store = _Store(region, bucket, key, versioning)
         aws.s3.BucketPolicy(
@@ -466,6 +455,30 @@ class AwsModelStorage(AwsComponent):
         self._lifecycle(store)
         self._access_logs(store)
         return store
+
+    def _private_and_owner_enforced(
+        self, bucket: aws.s3.Bucket, region: str, public_access_name: str, ownership_name: str
+    ) -> aws.s3.BucketPublicAccessBlock:
+        """Block every form of public access and disable ACLs (the bucket owner owns every
+        object). Returns the public-access block, which the bucket policy must wait for."""
+        public_access = aws.s3.BucketPublicAccessBlock(
+            public_access_name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            region=region,
+            opts=self._child(),
+        )
+        aws.s3.BucketOwnershipControls(
+            ownership_name,
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            region=region,
+            opts=self._child(),
+        )
+        return public_access
 
     def _access_logs(self, store: _Store) -> None:
         """Server access logs of the model bucket, kept in a bucket of their own.
@@ -500,22 +513,8 @@ class AwsModelStorage(AwsComponent):
             region=region,
             opts=self._child(),
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=logs.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=self._child(),
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=logs.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            region=region,
-            opts=self._child(),
+        public_access = self._private_and_owner_enforced(
+            logs, region, f"{name}-public-access", f"{name}-ownership"
         )
         policy = aws.s3.BucketPolicy(
             f"{name}-policy",
