@@ -250,6 +250,32 @@ class ModelServer(pulumi.ComponentResource):
     def multi_node(self) -> bool:
         return self._args.serving.nodes_per_replica > 1
 
+    def route_backends(self) -> list[dict[str, Any]]:
+        """Gateway API ``backendRefs`` of the region's HTTPRoute rule for this entry: the
+        stable version's Service and, during a rollout, the canary's, weighted by the canary
+        share so the weights always sum to 100."""
+        serving = self._args.serving
+        canary = serving.canary.weight if serving.canary else 0
+        weights = {serving.version: 100 - canary}
+        if serving.canary:
+            weights[serving.canary.version] = canary
+        return [
+            {
+                "group": "",
+                "kind": "Service",
+                "name": self.workload_name(version),
+                "namespace": serving.name,
+                "port": PORT,
+                "weight": weight,
+            }
+            for version, weight in weights.items()
+        ]
+
+    def route_filters(self) -> list[dict[str, Any]]:
+        """Gateway API filters the route rule must apply before these backends (none: the
+        Services take the request as the client sent it)."""
+        return []
+
     # --- the pod ------------------------------------------------------------------------
 
     def _accelerators_per_pod(self) -> int:

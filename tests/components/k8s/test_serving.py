@@ -315,3 +315,38 @@ def test_server_component_has_no_cloud_branches():
     source = (SCHEMAS.parents[1] / "llmfleet" / "components" / "k8s" / "serving.py").read_text()
     for cloud_word in ("aws", "gcp", "eks", "gke"):
         assert f'== "{cloud_word}"' not in source.lower()
+
+
+@pytest.fixture(scope="module")
+def servers(spec):
+    built = {}
+    record(lambda: built.setdefault("fleet", Fleet(spec.name, spec)))
+    return built["fleet"].model_servers
+
+
+def test_route_backends_split_stable_and_canary_by_weight(servers):
+    chat = servers["chat"]["us-east-1"]
+    assert chat.route_backends() == [
+        {
+            "group": "",
+            "kind": "Service",
+            "name": "chat-v1",
+            "namespace": "chat",
+            "port": 8000,
+            "weight": 90,
+        },
+        {
+            "group": "",
+            "kind": "Service",
+            "name": "chat-v2",
+            "namespace": "chat",
+            "port": 8000,
+            "weight": 10,
+        },
+    ]
+    assert chat.route_filters() == []
+
+
+def test_without_a_canary_the_stable_version_takes_every_request(servers):
+    (only,) = servers["chat-tpu"]["us-central1"].route_backends()
+    assert (only["name"], only["weight"]) == ("chat-tpu-v1", 100)
