@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         "--budget", type=float, required=True, metavar="USD", help="monthly budget in USD"
     )
     init.add_argument("--environment", choices=("dev", "staging", "prod"), default="dev")
+    init.add_argument(
+        "--notify",
+        metavar="EMAIL",
+        help="email address receiving the fleet's alerts (required with --environment prod)",
+    )
     init.add_argument("--owner", default="change-me", help="team owning the fleet (tags)")
     init.add_argument("--cost-center", default="change-me", help="cost centre (tags)")
     init.add_argument("--force", action="store_true", help="replace an existing stack file")
@@ -267,6 +272,7 @@ def _init(args: argparse.Namespace, out: Console) -> int:
         owner=args.owner,
         cost_center=args.cost_center,
         gcp_project=args.gcp_project,
+        notify_email=args.notify,
     )
     path = scaffold.write_stack(project, args.stack, document, force=args.force)
     out.print(f"wrote {path}; next: llmfleet plan {args.stack}", highlight=False)

@@ -62,10 +62,13 @@ def fleet_document(
     owner: str,
     cost_center: str,
     gcp_project: str | None,
+    notify_email: str | None = None,
 ) -> dict[str, Any]:
     """The stack file's mapping: provider config and the fleet."""
     if not choices:
         raise UsageError("give at least one --aws or --gcp REGION:ACCELERATOR")
+    if environment == "prod" and notify_email is None:
+        raise UsageError("--notify EMAIL is required with --environment prod (where alerts go)")
     on_gcp = any(c.cloud == "gcp" for c in choices)
     if on_gcp and gcp_project is None:
         raise UsageError("--gcp-project is required with --gcp (the project GCP regions live in)")
@@ -93,6 +96,8 @@ def fleet_document(
         fleet["gcp_project"] = gcp_project
     fleet["budget"] = {"monthly_usd": budget_usd, "max_accelerators": max_accelerators}
     fleet["regions"] = list(regions.values())
+    if notify_email is not None:
+        fleet["observability"] = {"notify": {"email": notify_email}}
     config: dict[str, Any] = {}
     aws = [c.region for c in choices if c.cloud == "aws"]
     if aws:

@@ -37,6 +37,7 @@ PROD_FLEET: dict[str, Any] = {
     "cost_center": "cc-1234",
     "gcp_project": "llm-prod-serving",
     "budget": {"monthly_usd": 500000, "max_accelerators": 128},
+    "observability": {"notify": {"email": "oncall-ml@example.com"}},
     "regions": [
         {"cloud": "aws", "region": "us-east-1", "zones": 3, "cidr": "10.20.0.0/16"},
         {"cloud": "aws", "region": "us-west-2", "zones": 3, "cidr": "10.21.0.0/16"},

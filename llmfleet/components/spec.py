@@ -1026,6 +1026,159 @@ class RoutingSpec(_Spec):
         return self
 
 
+def _fraction(value: float) -> float:
+    """A share between 0 and 1 (``0.01`` is 1 %), refused with what it means when outside."""
+    if not 0 <= value <= 1:
+        raise RuleViolation((), f"{value:g} is outside 0 to 1: give a fraction, e.g. 0.05 for 5 %")
+    return value
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise RuleViolation((), f"{value:g} is not above 0: give seconds above 0, e.g. 2.5")
+    return value
+
+
+class SloSpec(_Spec):
+    """A serving entry's own objectives, overriding the fleet-wide ones it names."""
+
+    ttft_p95_seconds: float | None = Field(default=None, allow_inf_nan=False)
+    """Time to first token the 95th percentile must stay under, in seconds."""
+    error_rate: float | None = Field(default=None, allow_inf_nan=False)
+    """Share of requests answered with a server error (HTTP 5xx) allowed, 0 to 1."""
+    kv_cache_saturation: float | None = Field(default=None, allow_inf_nan=False)
+    """KV-cache use (0 to 1) above which a replica counts as saturated."""
+
+    @field_validator("ttft_p95_seconds")
+    @classmethod
+    def _positive_seconds(cls, value: float | None) -> float | None:
+        return value if value is None else _positive(value)
+
+    @field_validator("error_rate", "kv_cache_saturation")
+    @classmethod
+    def _fractions(cls, value: float | None) -> float | None:
+        return value if value is None else _fraction(value)
+
+
+class NotifySpec(_Spec):
+    """Where alerts go: exactly one channel.
+
+    ``email`` and ``webhook`` reach alerts of both clouds (on AWS through an SNS topic the fleet
+    creates and subscribes them to); ``sns_topic_arn`` only AWS alerts and ``pubsub_topic`` only
+    GCP alerts, so each is refused for a fleet with regions on the other cloud."""
+
+    email: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )
+    """An address (an on-call list) that receives every alert."""
+    sns_topic_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+    )
+    """An existing SNS topic (your paging integration subscribes to it); its access policy
+    must let ``aps.amazonaws.com`` publish."""
+    pubsub_topic: str | None = Field(
+        default=None,
+        pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/topics/[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$",
+    )
+    """An existing Pub/Sub topic, ``projects/<project>/topics/<name>``; llmfleet lets Cloud
+    Monitoring's notification agent publish to it."""
+    webhook: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
+    """An HTTPS endpoint receiving each alert as JSON (the AWS side confirms an SNS
+    subscription first). Keep tokens out of the URL: it is stored in plain text."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NotifySpec:
+        given = [name for name in NOTIFY_KINDS if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) or "none"
+            raise RuleViolation(
+                (), f"give exactly one of {', '.join(NOTIFY_KINDS)} (found: {found})"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which channel this is: ``email``, ``sns_topic_arn``, ``pubsub_topic`` or ``webhook``."""
+        return next(name for name in NOTIFY_KINDS if getattr(self, name) is not None)
+
+    @property
+    def target(self) -> str:
+        """The address, topic or URL alerts are sent to."""
+        return str(getattr(self, self.kind))
+
+
+NOTIFY_KINDS = ("email", "sns_topic_arn", "pubsub_topic", "webhook")
+"""The channel kinds a stack file may name, in the order messages list them."""
+
+
+class ObservabilitySpec(_Spec):
+    """Service-level objectives every serving deployment is alerted on, and where alerts go.
+
+    Every threshold has a default suited to interactive chat serving; ``serving`` overrides the
+    latency, error and KV-cache objectives per serving entry."""
+
+    ttft_p95_seconds: float = Field(default=2.0, allow_inf_nan=False)
+    """Alert when the 95th percentile of time to first token stays above this many seconds
+    for ``for_minutes``, per serving entry and region."""
+    error_rate: float = Field(default=0.01, allow_inf_nan=False)
+    """Alert when more than this share (0 to 1) of requests end in a server error (HTTP 5xx)
+    for ``for_minutes``, per serving entry and region."""
+    kv_cache_saturation: float = Field(default=0.95, allow_inf_nan=False)
+    """Alert when a replica's KV-cache use (0 to 1) stays above this for ``for_minutes``:
+    requests get preempted and recomputed."""
+    for_minutes: int = Field(default=5, ge=1, le=1440)
+    """How long a latency, error or KV-cache condition must hold before it alerts."""
+    capacity_exhausted_minutes: int = Field(default=10, ge=1, le=1440)
+    """Alert when requests wait while the autoscaler runs ``max_replicas`` for this long."""
+    pending_gpu_pod_minutes: int = Field(default=15, ge=1, le=1440)
+    """Alert when a serving pod stays Pending this long: the pool's zones have no capacity (a
+    stock-out) or the pool hit its ``max_nodes``."""
+    idle_gpu_minutes: int = Field(default=120, ge=10, le=10080)
+    """Alert when replicas kept up by ``min_replicas`` served no request for this long: GPUs
+    paid for and idle."""
+    health_check_minutes: int = Field(default=3, ge=1, le=60)
+    """Alert when a region's endpoint fails its uptime check for this long (with
+    ``routing.domain``)."""
+    notify: NotifySpec | None = None
+    """Where alerts go. Required in prod; elsewhere alerts without a channel are only seen in
+    each cloud's console."""
+    serving: dict[str, SloSpec] = Field(default_factory=dict)
+    """Per serving entry (by name): objectives replacing the fleet-wide ones."""
+
+    @field_validator("ttft_p95_seconds")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        return _positive(value)
+
+    @field_validator("error_rate", "kv_cache_saturation")
+    @classmethod
+    def _fractions(cls, value: float) -> float:
+        return _fraction(value)
+
+    def slo(self, serving: str) -> ServingSlo:
+        """The objectives of one serving entry: its overrides, else the fleet-wide ones."""
+        own = self.serving.get(serving) or SloSpec()
+        return ServingSlo(
+            ttft_p95_seconds=(
+                own.ttft_p95_seconds if own.ttft_p95_seconds is not None else self.ttft_p95_seconds
+            ),
+            error_rate=own.error_rate if own.error_rate is not None else self.error_rate,
+            kv_cache_saturation=(
+                own.kv_cache_saturation
+                if own.kv_cache_saturation is not None
+                else self.kv_cache_saturation
+            ),
+        )
+
+
+class ServingSlo(BaseModel):
+    """The objectives in force for one serving entry (overrides applied)."""
+
+    ttft_p95_seconds: float
+    error_rate: float
+    kv_cache_saturation: float
+
+
 class FleetSpec(_Spec):
     """A whole fleet: every region, its storage, models, serving and global routing."""
 
@@ -1047,6 +1200,8 @@ class FleetSpec(_Spec):
     models: list[ModelSpec] = Field(default_factory=list)
     serving: list[ServingSpec] = Field(default_factory=list)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
+    """Alert thresholds (SLOs) and the notification channel."""
 
     @property
     def protect(self) -> bool:
@@ -1096,6 +1251,7 @@ class FleetSpec(_Spec):
         yield from self._scale_to_zero_opt_in()
         yield from self._cloud_dns_needs_a_project()
         yield from self._node_images_pinned_in_prod()
+        yield from self._observability_rules()
 
     @classmethod
     def _raw_rules(cls, data: dict[str, Any]) -> Iterator[RuleViolation]:
@@ -1469,6 +1625,32 @@ class FleetSpec(_Spec):
                     f"pin a release such as {EKS_NODE_IMAGE}",
                 )
 
+    def _observability_rules(self) -> Iterator[RuleViolation]:
+        spec = self.observability
+        notify = spec.notify
+        if notify is None and self.environment == "prod":
+            yield RuleViolation(
+                ("observability", "notify"),
+                "required in prod: name where alerts go, e.g. notify: {email: oncall@example.com}"
+                f" (one of {', '.join(NOTIFY_KINDS)})",
+            )
+        if notify is not None:
+            only = {"sns_topic_arn": "aws", "pubsub_topic": "gcp"}.get(notify.kind)
+            other = [r.region for r in self.regions if only is not None and r.cloud != only]
+            if other:
+                yield RuleViolation(
+                    ("observability", "notify", notify.kind),
+                    f"reaches only {only} alerts, but {', '.join(other)} run elsewhere; use "
+                    "email or webhook, which reach both clouds",
+                )
+        names = [s.name for s in self.serving]
+        for name in spec.serving:
+            if name not in names:
+                yield RuleViolation(
+                    ("observability", "serving", name),
+                    _not_one_of(f"'{name}' is not a serving entry", name, names),
+                )
+
     @model_validator(mode="after")
     def _apply_environment_defaults(self) -> FleetSpec:
         for region in self.regions:
@@ -1609,6 +1791,11 @@ _PATTERN_HINTS = {
     "'al2023@v20251110'",
     "zone": "use a Route 53 hosted zone ID, e.g. 'Z0123456789ABCDEFGHIJ', or a Cloud DNS managed "
     "zone name, e.g. 'llm-example-com'",
+    "email": "use an email address, e.g. 'oncall-ml@example.com'",
+    "sns_topic_arn": "use an SNS topic ARN, e.g. 'arn:aws:sns:us-east-1:123456789012:llm-alerts'",
+    "pubsub_topic": "use projects/<project>/topics/<name>, e.g. "
+    "'projects/llm-prod-serving/topics/llm-alerts'",
+    "webhook": "use an https:// URL, e.g. 'https://alerts.example.com/llmfleet'",
     "source": "use s3://bucket/path, gs://bucket/path or hf://org/model, e.g. "
     "'hf://meta-llama/Meta-Llama-3-8B-Instruct'",
 }

@@ -209,6 +209,7 @@ class TestScaleToZero:
 
     def test_prod_scale_to_zero_without_opt_in_is_refused(self, dev_config):
         dev_config["environment"] = "prod"
+        dev_config["observability"] = {"notify": {"email": "oncall-ml@example.com"}}
         assert only_problem(serving_fleet(dev_config, chat(min_replicas=0))) == (
             "fleet.serving[0].min_replicas",
             "0 scales a prod deployment to zero and its first request waits minutes for a cold "
@@ -217,6 +218,7 @@ class TestScaleToZero:
 
     def test_prod_scale_to_zero_with_opt_in(self, dev_config):
         dev_config["environment"] = "prod"
+        dev_config["observability"] = {"notify": {"email": "oncall-ml@example.com"}}
         config = serving_fleet(dev_config, chat(min_replicas=0, scale_to_zero=True))
         assert parse_fleet(config).serving[0].scale_to_zero
 
@@ -333,6 +335,7 @@ class TestServingRulesEdges:
 
     def test_prod_keeping_a_replica_needs_no_opt_in(self, dev_config):
         dev_config["environment"] = "prod"
+        dev_config["observability"] = {"notify": {"email": "oncall-ml@example.com"}}
         assert parse_fleet(serving_fleet(dev_config, chat(min_replicas=1))).serving[0]
 
     def test_the_pool_is_found_by_name_whatever_the_order(self, dev_config):

@@ -32,7 +32,11 @@ def fleet(**serving) -> dict:
 
 
 def prod(**serving) -> dict:
-    return {**fleet(**serving), "environment": "prod"}
+    return {
+        **fleet(**serving),
+        "environment": "prod",
+        "observability": {"notify": {"email": "oncall-ml@example.com"}},
+    }
 
 
 def with_second_region(config: dict) -> dict:

@@ -71,6 +71,10 @@ def test_ranges_do_not_overlap(tmp_path):
         (["--gcp", "us-central1:nvidia-l4"], "--gcp-project is required with --gcp"),
         ([], "give at least one --aws or --gcp REGION:ACCELERATOR"),
         (["--aws", "us-east-1:nvidia-b300"], "unknown accelerator 'nvidia-b300'"),
+        (
+            ["--aws", "us-east-1:nvidia-l4", "--environment", "prod"],
+            "--notify EMAIL is required with --environment prod (where alerts go)",
+        ),
     ],
 )
 def test_bad_choices_exit_2_and_write_nothing(tmp_path, capsys, args, message):
@@ -89,3 +93,13 @@ def test_an_existing_stack_is_kept_unless_forced(tmp_path, capsys):
     )
     assert main([*args, "--force"]) == 0
     assert "llmfleet:fleet" in (project / "stacks" / "Pulumi.dev.yaml").read_text()
+
+
+def test_a_prod_stack_names_its_alert_channel(tmp_path):
+    project = make_project(tmp_path, {})
+    args = ["init", "p", "-C", str(project), "--aws", "us-east-1:nvidia-l4", "--budget", "9e4"]
+    assert main([*args, "--environment", "prod", "--notify", "oncall@example.com"]) == 0
+    fleet = yaml.safe_load((project / "stacks" / "Pulumi.p.yaml").read_text())["config"][
+        "llmfleet:fleet"
+    ]
+    assert fleet["observability"] == {"notify": {"email": "oncall@example.com"}}
