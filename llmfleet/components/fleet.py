@@ -91,7 +91,8 @@ class Fleet(Component):
     secret_syncs: dict[str, tuple[ApiKey, SecretSync]]
     """Per serving region: its API-key secret and the controller syncing it into the cluster."""
     autoscaling: dict[str, ClusterAutoscaling]
-    """Per serving region: KEDA and the metrics it reads."""
+    """Per serving region: KEDA and the metrics it reads, and the KEDA HTTP add-on where an
+    entry scales to zero."""
     model_servers: dict[str, dict[str, ModelServer]]
     """Per serving deployment and region, its model server."""
 
@@ -216,6 +217,11 @@ class Fleet(Component):
                 provider=stack.provider,
                 managed_metrics=managed.source if managed else None,
                 identity=managed.identity if managed else [],
+                wake_up=any(
+                    s.min_replicas == 0
+                    and any(r.region == region.region for r in self._spec.serving_regions(s))
+                    for s in self._spec.serving
+                ),
             ),
             child,
         )
@@ -245,6 +251,7 @@ class Fleet(Component):
                     after=[sync.store],
                     metrics=self.autoscaling[region.region].metrics,
                     autoscaler_ready=self.autoscaling[region.region].ready,
+                    wake_up=self.autoscaling[region.region].wake_up,
                 ),
                 pulumi.ResourceOptions(parent=stack),
             )

@@ -916,8 +916,10 @@ class ServingSpec(_Spec):
     """Regions to serve from; default: every region with the pool."""
     engine: Literal["vllm"] = "vllm"
     min_replicas: int = Field(default=1, ge=0, le=MAX_REPLICAS)
-    """Replicas kept per region when idle. 0 scales to zero (a cold start takes minutes); in
-    prod that needs ``scale_to_zero: true``."""
+    """Replicas kept per region when idle. 0 scales to zero: requests then go through the KEDA
+    HTTP add-on's interceptor, which holds the first one through a cold start of minutes (a
+    node, the image, the weights); in prod that needs ``scale_to_zero: true``. Not with a
+    canary."""
     max_replicas: int = Field(default=2, ge=1, le=MAX_REPLICAS)
     """Replicas per region the autoscaler may reach."""
     scale_to_zero: bool = False
@@ -959,13 +961,10 @@ class ServingSpec(_Spec):
 
     @property
     def idle_replicas(self) -> int:
-        """Replicas that run per region while no request arrives.
-
-        Scaling to zero needs a wake-up signal that exists while no replica runs (requests
-        arriving at the gateway); the fleet has none yet, so the autoscaler keeps one replica
-        even at ``min_replicas: 0``, and the cost estimate counts it.
-        """
-        return max(self.min_replicas, 1)
+        """Replicas that run per region while no request arrives: ``min_replicas``. At 0 the
+        fleet installs the KEDA HTTP add-on on the entry's clusters, whose interceptor sees
+        requests while no replica runs and wakes the first one."""
+        return self.min_replicas
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ServingSpec:
@@ -980,6 +979,19 @@ class ServingSpec(_Spec):
         if self.canary is not None and self.canary.version == self.version:
             raise RuleViolation(
                 ("canary", "version"), f"'{self.version}' is already the stable version"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_canary_at_zero(self) -> ServingSpec:
+        # At zero the route goes to the HTTP add-on's interceptor, which picks one version by
+        # the header the route rule sets: a weighted split between versions cannot pass it.
+        if self.canary is not None and self.min_replicas == 0:
+            raise RuleViolation(
+                ("canary",),
+                f"a canary needs running replicas to split traffic over, but min_replicas is 0 "
+                f"(scale to zero); set min_replicas: 1 while {self.canary.version} rolls out, "
+                "or remove canary",
             )
         return self
 

@@ -192,6 +192,14 @@ class TestCanary:
             "llama-8b v2",
         )
 
+    def test_a_canary_at_zero_replicas_is_refused(self, two_versions):
+        two_versions["serving"][0] |= {"min_replicas": 0, "canary": {"version": "v2"}}
+        assert only_problem(two_versions) == (
+            "fleet.serving[0].canary",
+            "a canary needs running replicas to split traffic over, but min_replicas is 0 (scale "
+            "to zero); set min_replicas: 1 while v2 rolls out, or remove canary",
+        )
+
     def test_canary_must_differ_from_the_stable_version(self, two_versions):
         two_versions["serving"][0]["canary"] = {"version": "v1"}
         assert only_problem(two_versions) == (
@@ -206,6 +214,11 @@ class TestScaleToZero:
 
     def test_dev_may_scale_to_zero_without_opt_in(self, dev_config):
         assert parse_fleet(serving_fleet(dev_config, chat(min_replicas=0))).serving[0]
+
+    def test_zero_idle_replicas_at_zero_minimum(self, dev_config):
+        # The fleet puts the KEDA HTTP add-on in front of it: nothing runs while idle.
+        serving = parse_fleet(serving_fleet(dev_config, chat(min_replicas=0))).serving[0]
+        assert serving.idle_replicas == 0
 
     def test_prod_scale_to_zero_without_opt_in_is_refused(self, dev_config):
         dev_config["environment"] = "prod"

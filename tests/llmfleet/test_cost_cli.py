@@ -62,9 +62,8 @@ def test_dev_total_from_the_catalog_prices(estimates):
     system_min = 2 * 0.2016 * HOURS + 2 * 100 * 0.08  # m7i.xlarge + 100 GB gp3 each
     system_max = 3 * 0.2016 * HOURS + 3 * 100 * 0.08
     l4_max = 4 * 0.4129 * HOURS + 4 * 100 * 0.08  # g6.xlarge spot, scales from zero
-    # chat keeps one replica while idle (no gateway wake-up trigger yet): one L4 spot node.
-    l4_idle = 1 * 0.4129 * HOURS + 1 * 100 * 0.08
-    assert estimate["monthly_usd"]["min"] == pytest.approx(fixed + system_min + l4_idle, abs=0.02)
+    # chat scales to zero behind the KEDA HTTP add-on: no L4 node while idle.
+    assert estimate["monthly_usd"]["min"] == pytest.approx(fixed + system_min, abs=0.02)
     assert estimate["monthly_usd"]["max"] == pytest.approx(fixed + system_max + l4_max, abs=0.02)
     assert estimate["spot_savings_usd"]["max"] == pytest.approx(
         4 * (0.8048 - 0.4129) * HOURS, abs=0.01

@@ -9,7 +9,11 @@ drives each served version's replica count between the entry's bounds.
 Cooldowns fit GPU cold starts: scale-up reacts at once, scale-down waits minutes, and a fresh
 replica is never judged before it could have loaded its weights. Scaling to zero needs a
 wake-up trigger that exists while no replica runs; a metric only the server exports vanishes
-with the last replica and could never bring the first one back.
+with the last replica and could never bring the first one back. Clusters serving an entry with
+``min_replicas: 0`` run the KEDA HTTP add-on for that: the gateway sends the entry's requests
+through the add-on's interceptor, which holds them while the first replica starts, and the
+add-on's scaler reports them to KEDA as an ``external-push`` trigger of the entry's own
+ScaledObject (beside queue depth and KV cache: KEDA refuses two ScaledObjects on one workload).
 """
 
 from __future__ import annotations
@@ -29,6 +33,31 @@ KEDA = HelmChart("keda", "https://kedacore.github.io/charts", "2.20.2")
 KEDA_NAMESPACE = "keda"
 KEDA_OPERATOR = "keda-operator"
 """KEDA's operator service account: the identity it queries a managed Prometheus with."""
+
+HTTP_ADD_ON = HelmChart("keda-add-ons-http", "https://kedacore.github.io/charts", "0.15.0")
+"""The KEDA HTTP add-on (interceptor, scaler, operator), the release the vendored
+InterceptorRoute schema comes from; its end-to-end tests run on KEDA 2.20, the KEDA pinned
+above."""
+INTERCEPTOR_SERVICE = f"{HTTP_ADD_ON.name}-interceptor-proxy"
+"""The interceptor's proxy Service (chart name + ``interceptor.proxy.service``)."""
+INTERCEPTOR_PORT = 8080
+"""The interceptor's proxy port (chart default ``interceptor.proxy.port``)."""
+SCALER_ADDRESS = f"{HTTP_ADD_ON.name}-external-scaler.{KEDA_NAMESPACE}:9090"
+"""The add-on's external scaler (chart name + ``scaler.service``, ``scaler.grpcPort``)."""
+INTERCEPTOR_POD_LABELS = {
+    "app.kubernetes.io/name": "http-add-on",
+    "app.kubernetes.io/component": "interceptor",
+}
+"""Labels of the interceptor's pods (the chart's selector): the peer a model server admits."""
+ROUTE_HEADER = "x-llmfleet-route"
+"""Request header the gateway sets to the InterceptorRoute it means: the interceptor picks the
+backend by it (a core Gateway API filter, so every gateway implementation can set it)."""
+CONCURRENCY_PER_REPLICA = 16
+"""In-flight requests per replica the add-on's scaler reports as the target: it only matters
+until queue depth takes over, since vLLM batches far more than that."""
+RESPONSE_HEADER_SECONDS = 900
+"""How long the interceptor waits for a response's headers once the request is sent: a long
+non-streamed generation sends none until it is done."""
 
 PROMETHEUS = HelmChart("prometheus", "https://prometheus-community.github.io/helm-charts", "29.2.0")
 """In-cluster Prometheus server, where the cluster has no managed collection."""
@@ -60,6 +89,80 @@ class MetricsSource:
     what PodMonitorings select); an in-cluster server scrapes annotated pods by itself."""
     operator_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Annotations of KEDA's operator service account binding it to its cloud identity."""
+
+
+@dataclass(frozen=True)
+class WakeUp:
+    """The KEDA HTTP add-on on one cluster: where the gateway sends requests of scale-to-zero
+    entries, and the trigger that brings their first replica up."""
+
+    ready: Sequence[pulumi.Resource]
+    """What an InterceptorRoute and a ScaledObject with the trigger wait for: the add-on's CRDs
+    and scaler."""
+    namespace: str = KEDA_NAMESPACE
+    """Namespace of the interceptor Service (the route's backend needs a ReferenceGrant there)."""
+    service: str = INTERCEPTOR_SERVICE
+    port: int = INTERCEPTOR_PORT
+    scaler_address: str = SCALER_ADDRESS
+
+    def trigger(self, route: str) -> dict[str, Any]:
+        """The ``external-push`` trigger that reports the requests the interceptor holds or
+        proxies for InterceptorRoute ``route`` (in the ScaledObject's namespace): active from
+        the first request, with no replica running."""
+        return {
+            "type": "external-push",
+            "name": "wake-up",
+            "metadata": {"scalerAddress": self.scaler_address, "interceptorRoute": route},
+        }
+
+    def peer(self) -> dict[str, Any]:
+        """The NetworkPolicy peer of the interceptor's pods."""
+        return {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}},
+            "podSelector": {"matchLabels": dict(INTERCEPTOR_POD_LABELS)},
+        }
+
+
+def http_add_on_release(
+    resource: str,
+    provider: kubernetes.Provider,
+    parent: pulumi.Resource,
+    keda: kubernetes.helm.v3.Release,
+) -> WakeUp:
+    """The KEDA HTTP add-on beside KEDA, on the system pool, passing restricted pod security
+    (the chart's defaults set neither ``runAsNonRoot`` nor a seccomp profile)."""
+    system = scheduling.pool_node_selector(scheduling.SYSTEM_POOL)
+    release = helm_release(
+        resource,
+        HTTP_ADD_ON,
+        {
+            "operator": {"nodeSelector": system},
+            "scaler": {"nodeSelector": system, "replicas": 2},
+            "interceptor": {
+                "nodeSelector": system,
+                "replicas": {"min": 2},
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": dict(INTERCEPTOR_POD_LABELS)},
+                    }
+                ],
+            },
+            "podSecurityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 1000,
+                "runAsGroup": 1000,
+                "fsGroup": 1000,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
+        KEDA_NAMESPACE,
+        # The add-on's interceptor is scaled by a ScaledObject: KEDA's CRDs come first.
+        pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[keda]),
+    )
+    return WakeUp(ready=[release])
 
 
 def keda_release(
@@ -145,7 +248,7 @@ def triggers(
     workload: str,
     metrics: MetricsSource,
     auth: str | None,
-    wake_up: Sequence[Mapping[str, Any]] = (),
+    wake_up: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """KEDA triggers of one served version: queue depth and KV cache per replica, plus the
     wake-up triggers that keep working at zero replicas."""
@@ -170,7 +273,7 @@ def triggers(
         if auth is not None:
             trigger["authenticationRef"] = {"name": auth}
         found.append(trigger)
-    return found + [dict(t) for t in wake_up]
+    return found + ([dict(wake_up)] if wake_up is not None else [])
 
 
 def scaled_object_spec(
@@ -184,7 +287,8 @@ def scaled_object_spec(
 ) -> dict[str, Any]:
     """The ScaledObject spec of one served version.
 
-    ``min_replicas`` 0 is kept only with a wake-up trigger; without one the floor is 1.
+    ``min_replicas`` 0 is kept only with a wake-up trigger (``wake_up``: one of
+    ``trigger_list`` stays active while no replica runs); without one the floor is 1.
     """
     floor = min_replicas if (min_replicas > 0 or wake_up) else 1
     return {
@@ -224,13 +328,18 @@ class ClusterAutoscalingArgs:
     """The cloud's managed Prometheus endpoint; None runs a Prometheus server in the cluster."""
     identity: Sequence[pulumi.Resource] = ()
     """Grants KEDA's operator needs to query ``managed_metrics``: KEDA waits for them."""
+    wake_up: bool = False
+    """Install the KEDA HTTP add-on: the cluster serves an entry that scales to zero."""
 
 
 class ClusterAutoscaling(pulumi.ComponentResource):
-    """KEDA and, where the cloud collects no metrics, a Prometheus server, on one cluster."""
+    """KEDA and, where the cloud collects no metrics, a Prometheus server, on one cluster; the
+    KEDA HTTP add-on where an entry scales to zero."""
 
     metrics: MetricsSource
     keda: kubernetes.helm.v3.Release
+    wake_up: WakeUp | None
+    """The HTTP add-on, where installed."""
 
     def __init__(
         self, name: str, args: ClusterAutoscalingArgs, opts: pulumi.ResourceOptions | None = None
@@ -244,4 +353,9 @@ class ClusterAutoscaling(pulumi.ComponentResource):
         )
         self.ready: list[pulumi.Resource] = [self.keda, *args.identity]
         """What a ScaledObject waits for: KEDA's CRDs and the operator's cloud identity."""
+        self.wake_up = (
+            http_add_on_release(f"{name}-http-add-on", args.provider, self, self.keda)
+            if args.wake_up
+            else None
+        )
         self.register_outputs({"prometheus": self.metrics.server_address})

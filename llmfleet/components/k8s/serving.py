@@ -7,6 +7,10 @@ and a ClusterIP Service the region's route splits traffic over. Around them: the
 bucket access to, a PodDisruptionBudget per version and a NetworkPolicy that admits only the
 gateway and the metrics scraper.
 
+An entry with ``min_replicas: 0`` on a cluster running the KEDA HTTP add-on scales to zero:
+its route goes to the add-on's interceptor (which holds requests while the first replica
+starts) and an InterceptorRoute per version tells the interceptor where to send them.
+
 Everything cloud-specific arrives as data: the weights URI (``s3://`` or ``gs://``, streamed by
 vLLM's Run:ai Model Streamer), the environment the streamer needs, the peers the NetworkPolicy
 admits and the grant resources the pods must wait for. Placement comes from the shared
@@ -85,6 +89,11 @@ probe budget (the streamer reaches several GiB/s on 100 Gbit/s nodes)."""
 ENGINE_START_SECONDS = 300
 """Engine start beside the weights: CUDA graph capture / XLA compilation, KV-cache allocation."""
 
+NODE_START_SECONDS = 420
+"""An accelerator node from nothing: the autoscaler's decision, instance launch and boot, the
+device plugin advertising the accelerators and the image pull (Karpenter and GKE take two to
+seven minutes for GPU nodes)."""
+
 DRAIN_SECONDS = 15
 """preStop pause: the endpoint leaves the gateway's backends before vLLM gets SIGTERM."""
 
@@ -107,6 +116,12 @@ def startup_budget_seconds(model: ModelSpec) -> int:
     plus engine start, at least ten minutes."""
     stream = model.weights_size_gib() / STREAM_GIB_PER_SECOND
     return max(600, math.ceil((stream + ENGINE_START_SECONDS) / 60) * 60)
+
+
+def cold_start_seconds(model: ModelSpec) -> int:
+    """Seconds from the first request at zero replicas to a ready one: a node, then the pod's
+    startup budget. The interceptor holds requests that long."""
+    return NODE_START_SECONDS + startup_budget_seconds(model)
 
 
 @dataclass
@@ -139,9 +154,10 @@ class ModelServerArgs:
     """Where the cluster's Prometheus answers; None: no autoscaler (fixed replicas)."""
     autoscaler_ready: Sequence[pulumi.Resource] = ()
     """What ScaledObjects wait for: KEDA and its cloud identity."""
-    wake_up: Sequence[Mapping[str, Any]] = ()
-    """KEDA triggers that fire on requests arriving while no replica runs (the gateway's
-    request rate); scale to zero only happens with one."""
+    wake_up: autoscaling.WakeUp | None = None
+    """The cluster's KEDA HTTP add-on. An entry with ``min_replicas: 0`` scales to zero only
+    with it (its route then goes through the add-on's interceptor); without it the entry keeps
+    one replica."""
     after: Sequence[pulumi.Resource] = ()
     """Cluster add-ons the servers need first: the secret store, the LeaderWorkerSet
     controller."""
@@ -162,6 +178,8 @@ class ModelServer(pulumi.ComponentResource):
     """The ExternalSecret keeping the namespace's API-key Secret in sync with the cloud's."""
     scaled_objects: dict[str, kubernetes.apiextensions.CustomResource]
     """KEDA ScaledObject by served version."""
+    interceptor_routes: dict[str, kubernetes.apiextensions.CustomResource]
+    """The KEDA HTTP add-on's InterceptorRoute by served version (scale-to-zero entries)."""
 
     def __init__(
         self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None
@@ -170,6 +188,10 @@ class ModelServer(pulumi.ComponentResource):
         self._name = name
         self._args = args
         serving = args.serving
+        self._wake_up = (
+            args.wake_up if serving.min_replicas == 0 and args.metrics is not None else None
+        )
+        """The HTTP add-on this entry scales to zero on, if it does."""
         self.kind = catalog.accelerator(args.pool.accelerator).kind
         self.namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
@@ -205,8 +227,11 @@ class ModelServer(pulumi.ComponentResource):
             self.workloads[version] = self._workload(version)
             self.services[version] = self._service(version)
             self.disruption_budgets[version] = self._disruption_budget(version)
+        self.interceptor_routes = (
+            self._interceptor_routes(self._wake_up) if self._wake_up is not None else {}
+        )
         self.network_policy = self._network_policy()
-        self.scaled_objects = self._autoscale() if args.metrics is not None else {}
+        self.scaled_objects = self._autoscale(args.metrics) if args.metrics is not None else {}
         self.register_outputs(
             {
                 "namespace": serving.name,
@@ -250,11 +275,36 @@ class ModelServer(pulumi.ComponentResource):
     def multi_node(self) -> bool:
         return self._args.serving.nodes_per_replica > 1
 
+    @property
+    def scales_to_zero(self) -> bool:
+        """Whether the entry runs no replica while idle: ``min_replicas: 0``, an autoscaler and
+        the cluster's HTTP add-on to wake it."""
+        return self._wake_up is not None
+
+    def _route_key(self, version: str) -> str:
+        """``chat/chat-v1``: the value of the routing header that picks one version's
+        InterceptorRoute."""
+        return f"{self._args.serving.name}/{self.workload_name(version)}"
+
     def route_backends(self) -> list[dict[str, Any]]:
-        """Gateway API ``backendRefs`` of the region's HTTPRoute rule for this entry: the
-        stable version's Service and, during a rollout, the canary's, weighted by the canary
-        share so the weights always sum to 100."""
+        """Gateway API ``backendRefs`` of the region's HTTPRoute rule for this entry, whose
+        route lives in the entry's namespace: the stable version's Service and, during a
+        rollout, the canary's, weighted by the canary share so the weights always sum to 100.
+        A scale-to-zero entry (no canary: the spec refuses one) goes to the HTTP add-on's
+        interceptor instead, which a ReferenceGrant in the add-on's namespace allows."""
         serving = self._args.serving
+        wake_up = self._wake_up
+        if wake_up is not None:
+            return [
+                {
+                    "group": "",
+                    "kind": "Service",
+                    "name": wake_up.service,
+                    "namespace": wake_up.namespace,
+                    "port": wake_up.port,
+                    "weight": 100,
+                }
+            ]
         canary = serving.canary.weight if serving.canary else 0
         weights = {serving.version: 100 - canary}
         if serving.canary:
@@ -272,9 +322,17 @@ class ModelServer(pulumi.ComponentResource):
         ]
 
     def route_filters(self) -> list[dict[str, Any]]:
-        """Gateway API filters the route rule must apply before these backends (none: the
-        Services take the request as the client sent it)."""
-        return []
+        """Gateway API filters the route rule must apply before these backends: none for the
+        Services, which take the request as the client sent it; for the interceptor, the
+        routing header naming the entry's InterceptorRoute (set, so a client cannot pick
+        another entry's route)."""
+        if self._wake_up is None:
+            return []
+        header = {
+            "name": autoscaling.ROUTE_HEADER,
+            "value": self._route_key(self._args.serving.version),
+        }
+        return [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [header]}}]
 
     # --- the pod ------------------------------------------------------------------------
 
@@ -565,9 +623,13 @@ class ModelServer(pulumi.ComponentResource):
         )
 
     def _network_policy(self) -> kubernetes.networking.v1.NetworkPolicy:
+        peers = [dict(peer) for peer in self._args.admit_from]
+        if self._wake_up is not None:
+            # The gateway reaches the pods through the add-on's interceptor.
+            peers.append(self._wake_up.peer())
         ingress: list[dict[str, Any]] = [
             {
-                "from": [dict(peer) for peer in self._args.admit_from],
+                "from": peers,
                 "ports": [{"protocol": "TCP", "port": PORT}],
             }
         ]
@@ -587,10 +649,64 @@ class ModelServer(pulumi.ComponentResource):
 
     # --- autoscaling ----------------------------------------------------------------------
 
-    def _autoscale(self) -> dict[str, kubernetes.apiextensions.CustomResource]:
+    def _interceptor_routes(
+        self, wake_up: autoscaling.WakeUp
+    ) -> dict[str, kubernetes.apiextensions.CustomResource]:
+        """Per version, the InterceptorRoute sending requests that carry its routing header to
+        the version's Service, holding them through a cold start; plus the ReferenceGrant that
+        lets the entry's HTTPRoute use the interceptor Service in the add-on's namespace."""
+        namespace = self._args.serving.name
+        kubernetes.apiextensions.CustomResource(
+            f"{self._name}-interceptor-grant",
+            api_version="gateway.networking.k8s.io/v1beta1",
+            kind="ReferenceGrant",
+            metadata={
+                "name": f"{namespace}-to-interceptor",
+                "namespace": wake_up.namespace,
+                "labels": {**self._labels(), **self._selector()},
+            },
+            spec={
+                "from": [
+                    {
+                        "group": "gateway.networking.k8s.io",
+                        "kind": "HTTPRoute",
+                        "namespace": namespace,
+                    }
+                ],
+                "to": [{"group": "", "kind": "Service", "name": wake_up.service}],
+            },
+            opts=self._child(depends_on=list(wake_up.ready)),
+        )
+        routes = {}
+        for version in self._args.serving.versions():
+            name = self.workload_name(version)
+            model = self._args.models[version]
+            header = {"name": autoscaling.ROUTE_HEADER, "value": self._route_key(version)}
+            routes[version] = kubernetes.apiextensions.CustomResource(
+                f"{self._name}-{kubernetes_name(version)}-interceptor-route",
+                api_version="http.keda.sh/v1beta1",
+                kind="InterceptorRoute",
+                metadata=self._metadata(name, version),
+                spec={
+                    "target": {"service": name, "port": PORT},
+                    "rules": [{"headers": [header]}],
+                    "scalingMetric": {
+                        "concurrency": {"targetValue": autoscaling.CONCURRENCY_PER_REPLICA}
+                    },
+                    "timeouts": {
+                        # Requests wait through a whole cold start instead of failing.
+                        "readiness": f"{cold_start_seconds(model)}s",
+                        "responseHeader": f"{autoscaling.RESPONSE_HEADER_SECONDS}s",
+                    },
+                },
+                opts=self._child(depends_on=[self.namespace, *wake_up.ready]),
+            )
+        return routes
+
+    def _autoscale(
+        self, metrics: autoscaling.MetricsSource
+    ) -> dict[str, kubernetes.apiextensions.CustomResource]:
         args = self._args
-        metrics = args.metrics
-        assert metrics is not None
         namespace = args.serving.name
         after: list[pulumi.Resource] = [self.namespace, *args.autoscaler_ready]
         auth = None
@@ -632,20 +748,23 @@ class ModelServer(pulumi.ComponentResource):
                 if self.multi_node
                 else ("apps/v1", "Deployment")
             )
+            route = self.interceptor_routes.get(version)
+            wake_up = self._wake_up.trigger(name) if self._wake_up is not None else None
             spec = autoscaling.scaled_object_spec(
                 target={"apiVersion": api_version, "kind": kind, "name": name},
                 min_replicas=args.serving.min_replicas,
                 max_replicas=args.serving.max_replicas,
                 startup_seconds=startup_budget_seconds(args.models[version]),
-                trigger_list=autoscaling.triggers(namespace, name, metrics, auth, args.wake_up),
-                wake_up=bool(args.wake_up),
+                trigger_list=autoscaling.triggers(namespace, name, metrics, auth, wake_up),
+                wake_up=wake_up is not None,
             )
+            waits = [workload, *after, *([route] if route is not None else [])]
             scaled[version] = kubernetes.apiextensions.CustomResource(
                 f"{self._name}-{kubernetes_name(version)}-autoscaler",
                 api_version="keda.sh/v1alpha1",
                 kind="ScaledObject",
                 metadata=self._metadata(name, version),
                 spec=spec,
-                opts=self._child(depends_on=[workload, *after]),
+                opts=self._child(depends_on=waits),
             )
         return scaled
