@@ -127,7 +127,13 @@ def _storage_bucket(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _project_service(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # The provider's id of an enabled API is "<project>/<service>".
+    return {"id": f"{inputs.get('project') or PROJECT}/{inputs['service']}"}
+
+
 OUTPUTS: dict[str, Any] = {
+    "gcp:projects/service:Service": _project_service,
     "gcp:serviceaccount/account:Account": _service_account,
     "gcp:kms/keyRing:KeyRing": _kms_key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,

@@ -11,6 +11,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from llmfleet.components.gcp.cluster import GcpCluster
+from llmfleet.components.gcp.component import GcpComponent
+from llmfleet.components.gcp.project import RESOURCE_MANAGER, SECRET_MANAGER
 from llmfleet.components.gcp.storage import workload_identity_principal
 from llmfleet.components.k8s import secrets
 from llmfleet.components.spec import FleetSpec, RegionSpec
@@ -23,8 +25,10 @@ def api_key_id(fleet: FleetSpec, region: RegionSpec) -> str:
     return f"{fleet.name}-api-key-{region.region}"
 
 
-class GcpApiKey(pulumi.ComponentResource):
+class GcpApiKey(GcpComponent):
     """The API-key secret of one region and the sync controller's read access to it."""
+
+    APIS = (SECRET_MANAGER, RESOURCE_MANAGER)
 
     secret: gcp.secretmanager.Secret
     grant: gcp.secretmanager.SecretIamMember
@@ -37,7 +41,7 @@ class GcpApiKey(pulumi.ComponentResource):
         cluster: GcpCluster,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("llmfleet:gcp:ApiKey", name, None, opts)
+        super().__init__("llmfleet:gcp:ApiKey", name, fleet.gcp_project, opts)
         project = fleet.gcp_project
         self.secret = gcp.secretmanager.Secret(
             f"{name}-secret",
@@ -54,10 +58,10 @@ class GcpApiKey(pulumi.ComponentResource):
             ),
             deletion_protection=fleet.protect,
             labels=fleet.labels(),
-            opts=pulumi.ResourceOptions(parent=self, protect=fleet.protect),
+            opts=self._child(protect=fleet.protect),
         )
         project_number = gcp.organizations.get_project_output(
-            project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)
+            project_id=project, opts=self._invoke()
         ).number
         self.grant = gcp.secretmanager.SecretIamMember(
             f"{name}-reader",
@@ -69,7 +73,7 @@ class GcpApiKey(pulumi.ComponentResource):
                     v[0], v[1], secrets.NAMESPACE, secrets.SERVICE_ACCOUNT
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child(),
         )
         self.store = {"gcpsm": {"projectID": project}}
         self.register_outputs({"secret_id": self.secret.secret_id})

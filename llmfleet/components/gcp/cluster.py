@@ -30,8 +30,19 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as kubernetes
 
 from llmfleet.components import catalog
-from llmfleet.components.component import Component
 from llmfleet.components.contracts import ModelStore
+from llmfleet.components.gcp.component import GcpComponent
+from llmfleet.components.gcp.project import (
+    BINARY_AUTHORIZATION,
+    CLOUD_KMS,
+    COMPUTE,
+    CONTAINER,
+    CONTAINER_FILESYSTEM,
+    IAM,
+    LOGGING,
+    MONITORING,
+    RESOURCE_MANAGER,
+)
 from llmfleet.components.gcp.storage import GcpModelStorage
 from llmfleet.components.k8s.kubeconfig import exec_kubeconfig
 from llmfleet.components.k8s.scheduling import (
@@ -230,8 +241,20 @@ class GcpClusterArgs:
     """Secondary range of the subnet that Service cluster IPs come from."""
 
 
-class GcpCluster(Component):
+class GcpCluster(GcpComponent):
     """A private regional GKE Standard cluster, its node pools and a Kubernetes provider."""
+
+    APIS = (
+        CONTAINER,
+        COMPUTE,
+        CONTAINER_FILESYSTEM,
+        BINARY_AUTHORIZATION,
+        CLOUD_KMS,
+        IAM,
+        RESOURCE_MANAGER,
+        MONITORING,
+        LOGGING,
+    )
 
     cluster: gcp.container.Cluster
     kms_key: gcp.kms.CryptoKey
@@ -249,7 +272,7 @@ class GcpCluster(Component):
     def __init__(
         self, name: str, args: GcpClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("llmfleet:gcp:Cluster", name, None, opts)
+        super().__init__("llmfleet:gcp:Cluster", name, args.fleet.gcp_project, opts)
         self._name = name
         self._fleet = args.fleet
         self._region = args.region

@@ -13,6 +13,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from llmfleet.components.gcp.cluster import ACCOUNT_ID_MAX, GcpCluster
+from llmfleet.components.gcp.component import GcpComponent
+from llmfleet.components.gcp.project import IAM, IAM_CREDENTIALS, MONITORING, RESOURCE_MANAGER
 from llmfleet.components.k8s.autoscaling import KEDA_NAMESPACE, KEDA_OPERATOR, MetricsSource
 from llmfleet.components.naming import fit_name
 from llmfleet.components.spec import FleetSpec, RegionSpec
@@ -26,8 +28,10 @@ def query_endpoint(project: str) -> str:
     return f"https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus"
 
 
-class GcpManagedMetrics(pulumi.ComponentResource):
+class GcpManagedMetrics(GcpComponent):
     """KEDA's identity reading the project's managed metrics from one region's cluster."""
+
+    APIS = (MONITORING, IAM, IAM_CREDENTIALS, RESOURCE_MANAGER)
 
     source: MetricsSource
     """The endpoint and how KEDA authenticates to it."""
@@ -42,10 +46,10 @@ class GcpManagedMetrics(pulumi.ComponentResource):
         cluster: GcpCluster,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("llmfleet:gcp:ManagedMetrics", name, None, opts)
+        super().__init__("llmfleet:gcp:ManagedMetrics", name, fleet.gcp_project, opts)
         project = fleet.gcp_project
         assert project is not None
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child()
         account = gcp.serviceaccount.Account(
             f"{name}-keda",
             project=project,

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from llmfleet.components.component import Component
+from llmfleet.components.gcp.component import GcpComponent
+from llmfleet.components.gcp.project import COMPUTE
 from llmfleet.components.spec import FleetSpec, RegionSpec
 
 HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22", "209.85.152.0/22", "209.85.204.0/22")
@@ -54,8 +55,10 @@ class GcpVpcArgs:
     """The fleet whose GCP regions share the network; it must have at least one GCP region."""
 
 
-class GcpVpc(Component):
+class GcpVpc(GcpComponent):
     """A custom-mode, globally routed VPC and the fleet's ingress firewall rules."""
+
+    APIS = (COMPUTE,)
 
     network: gcp.compute.Network
     network_id: pulumi.Output[str]
@@ -65,12 +68,12 @@ class GcpVpc(Component):
     def __init__(
         self, name: str, args: GcpVpcArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("llmfleet:gcp:Vpc", name, None, opts)
         fleet = args.fleet
         internal_ranges = _fleet_gcp_ranges(fleet)
         if not internal_ranges:
             # A firewall rule without source ranges admits 0.0.0.0/0.
             raise ValueError(f"fleet '{fleet.name}' has no gcp region to build a network for")
+        super().__init__("llmfleet:gcp:Vpc", name, fleet.gcp_project, opts)
         self._name = name
         self._project = fleet.gcp_project
         self.network = gcp.compute.Network(
@@ -161,8 +164,10 @@ class GcpRegionNetworkArgs:
     """The VPC the region's subnet joins: ``GcpVpc.network_id`` or ``network_self_link``."""
 
 
-class GcpRegionNetwork(Component):
+class GcpRegionNetwork(GcpComponent):
     """A region's VPC-native node subnet, and a Cloud Router with Cloud NAT for its egress."""
+
+    APIS = (COMPUTE,)
 
     subnetwork: gcp.compute.Subnetwork
     subnetwork_id: pulumi.Output[str]
@@ -175,10 +180,10 @@ class GcpRegionNetwork(Component):
     def __init__(
         self, name: str, args: GcpRegionNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("llmfleet:gcp:RegionNetwork", name, None, opts)
         region = args.region
         if region.cloud != "gcp":
             raise ValueError(f"{region.key} is not a gcp region")
+        super().__init__("llmfleet:gcp:RegionNetwork", name, args.fleet.gcp_project, opts)
         self._name = name
         self._project = args.fleet.gcp_project
         self._region = region.region

@@ -32,7 +32,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from llmfleet.components.component import Component
+from llmfleet.components.gcp.component import GcpComponent
+from llmfleet.components.gcp.project import (
+    CLOUD_KMS,
+    IAM,
+    RESOURCE_MANAGER,
+    STORAGE,
+    STORAGE_TRANSFER,
+)
 from llmfleet.components.model_layout import MODEL_PREFIX, model_uri
 from llmfleet.components.naming import autonamed
 from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec
@@ -242,8 +249,10 @@ class ModelBucketArgs:
     """The project's Cloud Storage service agent, the only identity allowed to use the key."""
 
 
-class ModelBucket(Component):
+class ModelBucket(GcpComponent):
     """A CMEK-encrypted, versioned, private model bucket and its own key."""
+
+    APIS = (STORAGE, CLOUD_KMS)
 
     placement: BucketPlacement
     key_ring: gcp.kms.KeyRing
@@ -253,8 +262,8 @@ class ModelBucket(Component):
     def __init__(
         self, name: str, args: ModelBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("llmfleet:gcp:ModelBucket", name, None, opts)
         fleet = args.fleet
+        super().__init__("llmfleet:gcp:ModelBucket", name, fleet.gcp_project, opts)
         placement = args.placement
         self.placement = placement
         # Key rings and keys can never be deleted in GCP and the bucket holds the weights:
@@ -362,8 +371,10 @@ class GcpModelStorageArgs:
     (``fill_primary_from_s3``); then no GCP identity publishes models."""
 
 
-class GcpModelStorage(Component):
+class GcpModelStorage(GcpComponent):
     """Model buckets for a fleet's GCP serving regions, their sync jobs and their access."""
+
+    APIS = (STORAGE, STORAGE_TRANSFER, IAM, RESOURCE_MANAGER)
 
     placements: list[BucketPlacement]
     buckets: dict[str, gcp.storage.Bucket]
@@ -385,9 +396,9 @@ class GcpModelStorage(Component):
     def __init__(
         self, name: str, args: GcpModelStorageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("llmfleet:gcp:ModelStorage", name, None, opts)
         fleet = args.fleet
         _check_regions(fleet, args.regions)
+        super().__init__("llmfleet:gcp:ModelStorage", name, fleet.gcp_project, opts)
         self._name = name
         self.resource_name = name
         self._fleet = fleet
@@ -466,7 +477,7 @@ class GcpModelStorage(Component):
                         values[0], values[1], namespace, service_account
                     )
                 ),
-                opts=pulumi.ResourceOptions(parent=home),
+                opts=self._child_of(home),
             )
         return self._readers[grant_key]
 
@@ -567,7 +578,7 @@ class GcpModelStorage(Component):
                 bucket=home.bucket.name,
                 role=role,
                 member=member,
-                opts=pulumi.ResourceOptions(parent=home),
+                opts=self._child_of(home),
             )
             for role in roles
         ]
@@ -618,8 +629,8 @@ class GcpModelStorage(Component):
             logging_config=gcp.storage.TransferJobLoggingConfigArgs(
                 log_actions=["COPY", "DELETE"], log_action_states=["SUCCEEDED", "FAILED"]
             ),
-            opts=pulumi.ResourceOptions(
-                parent=sink,
+            opts=self._child_of(
+                sink,
                 depends_on=depends_on,
                 # Only the creation uses the start date (see first_transfer_date).
                 ignore_changes=["schedule.scheduleStartDate"],
@@ -641,7 +652,7 @@ class GcpModelStorage(Component):
                 bucket=primary.bucket.name,
                 role=role,
                 member=account.member,
-                opts=pulumi.ResourceOptions(parent=primary),
+                opts=self._child_of(primary),
             )
         return account
 
