@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import pulumi
 
 from llmfleet.components.k8s.autoscaling import MetricsSource
+from llmfleet.components.observability import Alert
 from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec
 
 
@@ -91,8 +92,9 @@ class ServingNetwork:
     gateway_sources: list[str]
     """CIDRs the regional gateway's data plane reaches pods from (load balancer subnets, or the
     cloud's front ends and health checkers)."""
-    metrics_namespace: str
-    """Namespace of the metrics scraper (in-cluster Prometheus agent, or the managed one)."""
+    metrics_peers: list[dict]
+    """NetworkPolicy peers the cloud's managed collector scrapes pods from (GKE's collector
+    namespace; the private subnets the AMP collector's network interfaces sit in)."""
     weights_env: dict[str, str]
     """Environment the model streamer needs to reach the region's bucket."""
 
@@ -105,6 +107,18 @@ class ManagedMetrics:
     """The query endpoint and how KEDA authenticates to it."""
     identity: list[pulumi.Resource]
     """The grants KEDA needs before it queries."""
+    collector: pulumi.ComponentResource
+    """The cloud's component holding the region's metrics (its alerts attach there)."""
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """A cloud's alerting for the fleet's regions on it."""
+
+    alerts: list[Alert]
+    """Every alert built, with its threshold."""
+    channel: str
+    """Where they notify, in words (``email oncall@example.com via SNS``), or ``none``."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +183,18 @@ class Cloud(Protocol):
         region: RegionSpec,
         cluster: ServingCluster,
         opts: pulumi.ResourceOptions,
-    ) -> ManagedMetrics | None:
-        """The cloud's managed Prometheus for the cluster's autoscalers; None: the cluster runs
-        its own Prometheus server."""
+    ) -> ManagedMetrics:
+        """The cloud's managed Prometheus collecting the cluster's metrics once, for its
+        autoscalers and alerts."""
+        ...
+
+    def monitoring(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: dict[str, ManagedMetrics],
+        opts: pulumi.ResourceOptions,
+    ) -> Monitoring:
+        """The alerts of the fleet's serving regions on this cloud (``metrics`` by region name)
+        in the cloud's rule engine, and the channel they notify."""
         ...

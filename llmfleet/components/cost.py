@@ -36,6 +36,7 @@ KEYS = "keys"
 MODEL_STORAGE = "model storage"
 LOGS = "logs"
 DATA_TRANSFER = "data transfer"
+MONITORING = "monitoring"
 
 
 @dataclass(frozen=True)
@@ -742,6 +743,15 @@ def _gcs_bucket(r: Resource, ctx: _Context) -> Priced:
         yield from _transfer(r, ctx, "gcp", f"turbo replication {r.name}", "turbo_replication")
 
 
+def _usage_billed(what: str, reason: str) -> Callable[[Resource, _Context], Priced]:
+    """A monitoring resource billed only by use, which no resource states."""
+
+    def price(r: Resource, ctx: _Context) -> Priced:
+        yield Unpriced(r.region or "global", MONITORING, f"{what} {r.name}", reason, r.urn)
+
+    return price
+
+
 _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "kubernetes:karpenter.sh/v1:NodePool": _karpenter_node_pool,
@@ -764,6 +774,14 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _s3_replication,
     "gcp:storage/transferJob:TransferJob": _transfer_job,
     "gcp:storage/bucket:Bucket": _gcs_bucket,
+    "aws:amp/workspace:Workspace": _usage_billed(
+        "AMP workspace", "samples ingested, stored and queried"
+    ),
+    "aws:amp/scraper:Scraper": _usage_billed("AMP managed collector", "samples collected"),
+    "aws:sns/topic:Topic": _usage_billed("SNS topic", "notifications delivered"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": _usage_billed(
+        "alert policy", "conditions and time series returned per month"
+    ),
 }
 """What each priced resource type costs; every other type costs nothing by itself."""
 

@@ -23,8 +23,10 @@ from llmfleet.components.component import Component
 from llmfleet.components.contracts import (
     ApiKey,
     Cloud,
+    ManagedMetrics,
     ModelAccess,
     ModelStore,
+    Monitoring,
     ServingCluster,
     ServingNetwork,
 )
@@ -93,6 +95,10 @@ class Fleet(Component):
     autoscaling: dict[str, ClusterAutoscaling]
     """Per serving region: KEDA and the metrics it reads, and the KEDA HTTP add-on where an
     entry scales to zero."""
+    managed_metrics: dict[str, ManagedMetrics]
+    """Per serving region: the cloud's managed Prometheus collecting its metrics."""
+    monitoring: dict[str, Monitoring]
+    """Per cloud with serving regions: its alerts and where they notify."""
     model_servers: dict[str, dict[str, ModelServer]]
     """Per serving deployment and region, its model server."""
 
@@ -130,12 +136,26 @@ class Fleet(Component):
             for region in spec.regions
             if region.region in served
         }
+        self.managed_metrics = {}
         self.autoscaling = {
             region.region: self._autoscaling(region)
             for region in spec.regions
             if region.region in served
         }
         self.model_servers = {serving.name: self._serve(serving) for serving in spec.serving}
+        self.monitoring = {
+            cloud: CLOUDS[cloud].monitoring(
+                f"{name}-{cloud}-monitoring",
+                spec,
+                {
+                    r.region: self.managed_metrics[r.region]
+                    for r in spec.regions_of(cloud)
+                    if r.region in served
+                },
+                self._child(),
+            )
+            for cloud in dict.fromkeys(r.cloud for r in spec.regions if r.region in served)
+        }
         self.register_outputs(
             {
                 "endpoints": {key: stack.endpoint for key, stack in self.regions.items()},
@@ -203,20 +223,21 @@ class Fleet(Component):
         return key, sync
 
     def _autoscaling(self, region: RegionSpec) -> ClusterAutoscaling:
-        """KEDA on the region's cluster, reading the cloud's managed Prometheus where it has one
-        and an in-cluster Prometheus elsewhere."""
+        """KEDA on the region's cluster, reading the cloud's managed Prometheus, which collects
+        the region's metrics once for autoscaling and alerts alike."""
         stack = self.regions[region.region]
         name = f"{self._name}-{region.key}-autoscaling"
         child = pulumi.ResourceOptions(parent=stack)
         managed = CLOUDS[region.cloud].managed_metrics(
             f"{name}-metrics", self._spec, region, stack.cluster, child
         )
+        self.managed_metrics[region.region] = managed
         return ClusterAutoscaling(
             name,
             ClusterAutoscalingArgs(
                 provider=stack.provider,
-                managed_metrics=managed.source if managed else None,
-                identity=managed.identity if managed else [],
+                managed_metrics=managed.source,
+                identity=managed.identity,
                 wake_up=any(
                     s.min_replicas == 0
                     and any(r.region == region.region for r in self._spec.serving_regions(s))
@@ -272,10 +293,7 @@ class Fleet(Component):
 
 
 def _admitted_peers(network: ServingNetwork) -> list[dict]:
-    """Who may reach a model server: the regional gateway's data plane and the metrics scraper."""
-    scraper = {
-        "namespaceSelector": {
-            "matchLabels": {"kubernetes.io/metadata.name": network.metrics_namespace}
-        }
-    }
-    return [*({"ipBlock": {"cidr": cidr}} for cidr in network.gateway_sources), scraper]
+    """Who may reach a model server: the regional gateway's data plane and the metrics
+    collector."""
+    gateway = [{"ipBlock": {"cidr": cidr}} for cidr in network.gateway_sources]
+    return [*gateway, *network.metrics_peers]

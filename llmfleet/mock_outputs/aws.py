@@ -195,6 +195,34 @@ def _kms_alias(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": alias, "name": alias, "arn": arn, "targetKeyArn": target_arn}
 
 
+def _amp_workspace(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    region = inputs.get("region") or DEFAULT_REGION
+    workspace = f"ws-{_hex('amp', name, length=8)}-{_hex('amp-id', name, length=4)}"
+    return {
+        "id": workspace,
+        "arn": _arn("aps", region, f"workspace/{workspace}"),
+        "prometheusEndpoint": f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace}/",
+    }
+
+
+def _amp_scraper(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    region = inputs.get("region") or DEFAULT_REGION
+    scraper = f"s-{_hex('scraper', name, length=8)}"
+    return {
+        "id": scraper,
+        "arn": _arn("aps", region, f"scraper/{scraper}"),
+        "roleArn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/aws-service-role/"
+        f"scraper.aps.amazonaws.com/AWSServiceRoleForAmazonPrometheusScraper_{scraper}",
+    }
+
+
+def _sns_topic(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    region = inputs.get("region") or DEFAULT_REGION
+    topic = inputs.get("name") or f"{name}-{_hex('sns', name, length=7)}"
+    arn = f"arn:{PARTITION}:sns:{region}:{ACCOUNT_ID}:{topic}"
+    return {"id": arn, "arn": arn, "name": topic, "owner": ACCOUNT_ID}
+
+
 OUTPUTS = {
     "aws:ec2/vpc:Vpc": lambda name, inputs: {
         "id": f"vpc-{_hex('vpc', name)}",
@@ -229,6 +257,9 @@ OUTPUTS = {
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:kms/alias:Alias": _kms_alias,
+    "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:amp/scraper:Scraper": _amp_scraper,
+    "aws:sns/topic:Topic": _sns_topic,
 }
 
 

@@ -132,6 +132,18 @@ def _project_service(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": f"{inputs.get('project') or PROJECT}/{inputs['service']}"}
 
 
+def _notification_channel(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project") or PROJECT
+    channel = f"projects/{project}/notificationChannels/{_hex('channel', name, length=19)}"
+    return {"id": channel, "name": channel}
+
+
+def _alert_policy(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project") or PROJECT
+    policy = f"projects/{project}/alertPolicies/{_hex('policy', name, length=19)}"
+    return {"id": policy, "name": policy}
+
+
 OUTPUTS: dict[str, Any] = {
     "gcp:projects/service:Service": _project_service,
     "gcp:serviceaccount/account:Account": _service_account,
@@ -140,6 +152,8 @@ OUTPUTS: dict[str, Any] = {
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:container/nodePool:NodePool": _gke_node_pool,
     "gcp:storage/bucket:Bucket": _storage_bucket,
+    "gcp:monitoring/notificationChannel:NotificationChannel": _notification_channel,
+    "gcp:monitoring/alertPolicy:AlertPolicy": _alert_policy,
 }
 
 

@@ -9,13 +9,18 @@ REQUIRED_KEYS = ("owner", "cost-center")
 # Where each cloud keeps a resource's tags. GKE clusters label their resources separately.
 _TAG_PROPERTIES = {"aws": ("tags",), "gcp": ("labels", "resourceLabels")}
 
+# Cloud Monitoring keeps a resource's own labels in userLabels; a notification channel's
+# `labels` are its configuration (the address it notifies).
+_MONITORING = ("gcp:monitoring/", ("userLabels",))
+
 
 def _tag_sets(args: ResourceValidationArgs) -> list[tuple[str, dict]]:
     cloud = args.resource_type.split(":", 1)[0]
+    properties = _TAG_PROPERTIES.get(cloud, ())
+    if args.resource_type.startswith(_MONITORING[0]):
+        properties = _MONITORING[1]
     return [
-        (prop, args.props[prop])
-        for prop in _TAG_PROPERTIES.get(cloud, ())
-        if isinstance(args.props.get(prop), dict)
+        (prop, args.props[prop]) for prop in properties if isinstance(args.props.get(prop), dict)
     ]
 
 

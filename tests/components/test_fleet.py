@@ -81,8 +81,8 @@ def test_one_region_stack_with_network_and_cluster_per_region(prod):
             "llmfleet:k8s:ModelServer",
             "llmfleet:k8s:SecretSync",
         ]
-        if stack.cloud == "gcp":
-            serving.append("llmfleet:gcp:ManagedMetrics")
+        # ...and the cloud's managed Prometheus that KEDA and the alerts read.
+        serving.append(f"llmfleet:{stack.cloud}:ManagedMetrics")
         assert kinds == sorted([network, cluster, *serving])
 
 

@@ -55,7 +55,7 @@ def test_dev_total_from_the_catalog_prices(estimates):
     fixed = (
         0.10 * HOURS  # EKS control plane
         + 0.045 * HOURS  # one NAT gateway
-        + 3 * 1.00  # three KMS keys: models, cluster, flow logs
+        + 4 * 1.00  # four KMS keys: models, cluster, flow logs, metrics (AMP and alert topic)
         + 2 * (10 * 0.50 + 30 * 0.03)  # two log groups: 10 GB ingested, 90 days kept
         + 14.96 * 0.023  # llama-3-8b v1: 8.03B params in bf16 = 14.96 GiB in S3
     )
@@ -68,7 +68,12 @@ def test_dev_total_from_the_catalog_prices(estimates):
     assert estimate["spot_savings_usd"]["max"] == pytest.approx(
         4 * (0.8048 - 0.4129) * HOURS, abs=0.01
     )
-    assert estimate["unpriced"][0]["reason"] == "data processing per GB"
+    reasons = {u["item"].split(" llm-")[0]: u["reason"] for u in estimate["unpriced"]}
+    assert reasons == {
+        "NAT": "data processing per GB",
+        "AMP workspace": "samples ingested, stored and queried",
+        "AMP managed collector": "samples collected",
+    }
 
 
 def test_a_one_dollar_dev_exits_1_naming_the_overrun_and_the_biggest_line(tmp_path, capsys):

@@ -41,3 +41,20 @@ def test_missing_owner_and_cost_center_are_reported_per_resource(run):
     ]
     assert found[1]["urn"].endswith("aws:ec2/vpc:Vpc::vpc")
     assert {v["policy"] for v in found} == {"required-ownership-tags"}
+
+
+def test_cloud_monitoring_resources_are_judged_by_their_user_labels(run):
+    def owned():
+        gcp.monitoring.NotificationChannel(
+            "channel", type="email", labels={"email_address": "a@example.com"}, user_labels=OWNED
+        )
+
+    def unowned():
+        gcp.monitoring.NotificationChannel(
+            "channel", type="email", labels={"email_address": "a@example.com"}, user_labels={}
+        )
+
+    assert violations(run, owned) == []
+    assert [v["message"] for v in violations(run, unowned)] == [
+        "userLabels lacks owner, cost-center"
+    ]

@@ -6,19 +6,23 @@ import pulumi
 
 from llmfleet.components.aws.api_key import AwsApiKey
 from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
-from llmfleet.components.aws.network import AwsNetwork, AwsNetworkArgs, subnet_layout
+from llmfleet.components.aws.monitoring import AwsAlerting, AwsManagedMetrics
+from llmfleet.components.aws.network import (
+    AwsNetwork,
+    AwsNetworkArgs,
+    cluster_name,
+    subnet_layout,
+)
 from llmfleet.components.aws.storage import AwsModelStorage, AwsModelStorageArgs
 from llmfleet.components.contracts import (
     ApiKey,
     ManagedMetrics,
+    Monitoring,
     RegionParts,
     ServingCluster,
     ServingNetwork,
 )
 from llmfleet.components.spec import FleetSpec, RegionSpec
-
-METRICS_NAMESPACE = "monitoring"
-"""Namespace of the in-cluster Prometheus agent that scrapes model servers on EKS."""
 
 
 class AwsCloud:
@@ -81,10 +85,12 @@ class AwsCloud:
 
     def serving_network(self, region: RegionSpec) -> ServingNetwork:
         # The regional gateway is an ALB in the public subnets, sending straight to pod IPs;
-        # Pod Identity gives the streamer credentials, not a region.
+        # the AMP collector scrapes from network interfaces in the private subnets. Pod
+        # Identity gives the streamer credentials, not a region.
+        layout = subnet_layout(region.cidr, region.zones)
         return ServingNetwork(
-            gateway_sources=[str(c) for c in subnet_layout(region.cidr, region.zones).public],
-            metrics_namespace=METRICS_NAMESPACE,
+            gateway_sources=[str(c) for c in layout.public],
+            metrics_peers=[{"ipBlock": {"cidr": str(c)}} for c in layout.private],
             weights_env={"AWS_REGION": region.region},
         )
 
@@ -95,6 +101,43 @@ class AwsCloud:
         region: RegionSpec,
         cluster: ServingCluster,
         opts: pulumi.ResourceOptions,
-    ) -> ManagedMetrics | None:
-        # EKS collects no Prometheus metrics itself: the cluster runs its own server.
-        return None
+    ) -> ManagedMetrics:
+        # Amazon Managed Service for Prometheus: a workspace and managed collector per region.
+        if not isinstance(cluster, AwsCluster):
+            raise TypeError(f"{region.key}: managed metrics need an EKS cluster")
+        metrics = AwsManagedMetrics(name, fleet, region, cluster, opts)
+        return ManagedMetrics(source=metrics.source, identity=metrics.identity, collector=metrics)
+
+    def monitoring(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: dict[str, ManagedMetrics],
+        opts: pulumi.ResourceOptions,
+    ) -> Monitoring:
+        # Each region's rules live in its own workspace, next to the data they read.
+        found = []
+        for managed in metrics.values():
+            collector = managed.collector
+            if not isinstance(collector, AwsManagedMetrics):
+                raise TypeError(f"{name}: AWS alerts need an AMP workspace")
+            region = collector.region
+            alerting = AwsAlerting(
+                f"{name}-{region.key}",
+                fleet,
+                collector,
+                cluster_name(fleet, region),
+                pulumi.ResourceOptions(parent=collector),
+            )
+            found += alerting.alerts
+        return Monitoring(alerts=found, channel=channel_description(fleet))
+
+
+def channel_description(fleet: FleetSpec) -> str:
+    """Where AWS alerts go, in words."""
+    notify = fleet.observability.notify
+    if notify is None:
+        return "none (alerts only in each AMP workspace)"
+    if notify.kind == "sns_topic_arn":
+        return f"SNS {notify.target}"
+    return f"{notify.kind} {notify.target} via SNS {fleet.name}-alerts"

@@ -8,6 +8,7 @@ import pulumi
 from llmfleet.components.contracts import (
     ApiKey,
     ManagedMetrics,
+    Monitoring,
     RegionParts,
     ServingCluster,
     ServingNetwork,
@@ -15,6 +16,7 @@ from llmfleet.components.contracts import (
 from llmfleet.components.gcp.api_key import GcpApiKey
 from llmfleet.components.gcp.cluster import GcpCluster, GcpClusterArgs
 from llmfleet.components.gcp.metrics import GcpManagedMetrics
+from llmfleet.components.gcp.monitoring import GcpMonitoring
 from llmfleet.components.gcp.network import (
     HEALTH_CHECK_RANGES,
     GcpRegionNetwork,
@@ -99,7 +101,13 @@ class GcpCloud:
         # Workload Identity gives the streamer everything it needs.
         return ServingNetwork(
             gateway_sources=list(HEALTH_CHECK_RANGES),
-            metrics_namespace=METRICS_NAMESPACE,
+            metrics_peers=[
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": METRICS_NAMESPACE}
+                    }
+                }
+            ],
             weights_env={},
         )
 
@@ -110,9 +118,23 @@ class GcpCloud:
         region: RegionSpec,
         cluster: ServingCluster,
         opts: pulumi.ResourceOptions,
-    ) -> ManagedMetrics | None:
+    ) -> ManagedMetrics:
         # GKE's managed collection is on in every llmfleet cluster: KEDA reads it.
         if not isinstance(cluster, GcpCluster):
             raise TypeError(f"{region.key}: managed metrics need a GKE cluster")
         metrics = GcpManagedMetrics(name, fleet, region, cluster, opts)
-        return ManagedMetrics(source=metrics.source, identity=metrics.identity)
+        return ManagedMetrics(source=metrics.source, identity=metrics.identity, collector=metrics)
+
+    def monitoring(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: dict[str, ManagedMetrics],
+        opts: pulumi.ResourceOptions,
+    ) -> Monitoring:
+        # One project holds every GKE region's metrics: one set of policies and one channel.
+        regions = [r for r in fleet.regions_of("gcp") if r.region in metrics]
+        monitoring = GcpMonitoring(name, fleet, regions, opts)
+        notify = fleet.observability.notify
+        channel = f"{notify.kind} {notify.target}" if notify else "none (Cloud Monitoring only)"
+        return Monitoring(alerts=monitoring.alerts, channel=channel)

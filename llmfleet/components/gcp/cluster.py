@@ -100,6 +100,12 @@ HYPERDISK_ONLY_FAMILIES = ("a3-ultragpu-", "a4-", "ct6e-")
 ACCOUNT_ID_MAX = 30
 
 
+def cluster_name(fleet: FleetSpec, region: RegionSpec) -> str:
+    """``llm-prod-us-central1``: the GKE cluster's name, at most 40 characters (the spec bounds
+    fleet names to 16 for this); Managed Service for Prometheus labels its metrics with it."""
+    return f"{fleet.name}-{region.region}"
+
+
 def control_plane_cidr(region_name: str) -> IPv4Network:
     """The /28 a region's GKE control plane takes inside GCP_CONTROL_PLANE_RANGE.
 
@@ -415,8 +421,7 @@ class GcpCluster(GcpComponent):
         spec = region.cluster
         return gcp.container.Cluster(
             f"{self._name}-gke",
-            # At most 40 characters: the spec bounds fleet names to 16 for this.
-            name=f"{fleet.name}-{region.region}",
+            name=cluster_name(fleet, region),
             project=self._project,
             location=region.region,
             node_locations=list(region.zone_names),
@@ -474,6 +479,10 @@ class GcpCluster(GcpComponent):
                     # GPU health and utilisation from GKE's managed DCGM exporter, as EKS gets
                     # from its DCGM exporter chart.
                     "DCGM",
+                    # Managed kube-state-metrics: unschedulable serving pods (a GPU stock-out)
+                    # and replica counts, which the fleet's alerts and dashboards read.
+                    "POD",
+                    "DEPLOYMENT",
                 ],
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
                     enabled=True

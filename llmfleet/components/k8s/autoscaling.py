@@ -2,9 +2,10 @@
 
 vLLM exports how many requests wait for a slot (``vllm:num_requests_waiting``) and how full
 its KV cache is (``vllm:kv_cache_usage_perc``): the two signals that say a replica is
-saturated, long before CPU or GPU utilisation does. KEDA reads them from Prometheus (an
-in-cluster server, or Google Managed Service for Prometheus through workload identity) and
-drives each served version's replica count between the entry's bounds.
+saturated, long before CPU or GPU utilisation does. KEDA reads them from the cloud's managed
+Prometheus (Google Managed Service for Prometheus through Workload Identity, Amazon Managed
+Service for Prometheus with SigV4 through Pod Identity) and drives each served version's replica
+count between the entry's bounds.
 
 Cooldowns fit GPU cold starts: scale-up reacts at once, scale-down waits minutes, and a fresh
 replica is never judged before it could have loaded its weights. Scaling to zero needs a
@@ -59,10 +60,6 @@ RESPONSE_HEADER_SECONDS = 900
 """How long the interceptor waits for a response's headers once the request is sent: a long
 non-streamed generation sends none until it is done."""
 
-PROMETHEUS = HelmChart("prometheus", "https://prometheus-community.github.io/helm-charts", "29.2.0")
-"""In-cluster Prometheus server, where the cluster has no managed collection."""
-METRICS_NAMESPACE = "monitoring"
-
 QUEUE_PER_REPLICA = 4
 """Waiting requests per replica the autoscaler holds the version at: above it, add replicas."""
 KV_CACHE_PER_REPLICA = 0.8
@@ -81,12 +78,13 @@ class MetricsSource:
     server_address: pulumi.Input[str]
     """Prometheus query API base URL."""
     pod_identity: str | None = None
-    """KEDA pod-identity provider (``gcp``, ``aws``) for a managed endpoint; None in-cluster."""
+    """KEDA pod-identity provider (``gcp``, ``aws``) KEDA authenticates with; None: none."""
     metadata: Mapping[str, str] = field(default_factory=dict)
     """Extra prometheus-trigger metadata of the endpoint (``awsRegion``)."""
     pod_monitoring: bool = False
     """Whether serving namespaces need a PodMonitoring (Google Managed Prometheus collects only
-    what PodMonitorings select); an in-cluster server scrapes annotated pods by itself."""
+    what PodMonitorings select); AMP's collector finds the servers by its scrape
+    configuration."""
     operator_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Annotations of KEDA's operator service account binding it to its cloud identity."""
 
@@ -170,8 +168,10 @@ def keda_release(
     provider: kubernetes.Provider,
     parent: pulumi.Resource,
     operator_annotations: Mapping[str, pulumi.Input[str]],
+    identity: Sequence[pulumi.Resource] = (),
 ) -> kubernetes.helm.v3.Release:
-    """KEDA in its own namespace, on the system pool."""
+    """KEDA in its own namespace, on the system pool; its pods start after ``identity`` (Pod
+    Identity gives credentials only to pods created after the association)."""
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     namespace = kubernetes.core.v1.Namespace(
         f"{resource}-namespace",
@@ -198,44 +198,7 @@ def keda_release(
             },
         },
         namespace.metadata.name,
-        opts,
-    )
-
-
-def prometheus_release(
-    resource: str, provider: kubernetes.Provider, parent: pulumi.Resource
-) -> MetricsSource:
-    """An in-cluster Prometheus scraping annotated pods, kept small: it holds the autoscaling
-    signals for a day, nothing else."""
-    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
-    namespace = kubernetes.core.v1.Namespace(
-        f"{resource}-namespace",
-        metadata={
-            "name": METRICS_NAMESPACE,
-            "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
-        },
-        opts=opts,
-    )
-    helm_release(
-        resource,
-        PROMETHEUS,
-        {
-            "server": {
-                "retention": "1d",
-                "persistentVolume": {"enabled": False},
-                "nodeSelector": scheduling.pool_node_selector(scheduling.SYSTEM_POOL),
-                "global": {"scrape_interval": f"{POLLING_SECONDS}s"},
-            },
-            "alertmanager": {"enabled": False},
-            "kube-state-metrics": {"enabled": False},
-            "prometheus-node-exporter": {"enabled": False},
-            "prometheus-pushgateway": {"enabled": False},
-        },
-        namespace.metadata.name,
-        opts,
-    )
-    return MetricsSource(
-        server_address=f"http://prometheus-server.{METRICS_NAMESPACE}.svc.cluster.local"
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(identity))),
     )
 
 
@@ -324,8 +287,8 @@ def scaled_object_spec(
 class ClusterAutoscalingArgs:
     provider: kubernetes.Provider
     """The cluster's Kubernetes provider."""
-    managed_metrics: MetricsSource | None = None
-    """The cloud's managed Prometheus endpoint; None runs a Prometheus server in the cluster."""
+    managed_metrics: MetricsSource
+    """The cloud's managed Prometheus endpoint."""
     identity: Sequence[pulumi.Resource] = ()
     """Grants KEDA's operator needs to query ``managed_metrics``: KEDA waits for them."""
     wake_up: bool = False
@@ -333,8 +296,8 @@ class ClusterAutoscalingArgs:
 
 
 class ClusterAutoscaling(pulumi.ComponentResource):
-    """KEDA and, where the cloud collects no metrics, a Prometheus server, on one cluster; the
-    KEDA HTTP add-on where an entry scales to zero."""
+    """KEDA on one cluster, reading the cloud's managed Prometheus; the KEDA HTTP add-on where
+    an entry scales to zero."""
 
     metrics: MetricsSource
     keda: kubernetes.helm.v3.Release
@@ -345,11 +308,13 @@ class ClusterAutoscaling(pulumi.ComponentResource):
         self, name: str, args: ClusterAutoscalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llmfleet:k8s:ClusterAutoscaling", name, None, opts)
-        self.metrics = args.managed_metrics or prometheus_release(
-            f"{name}-prometheus", args.provider, self
-        )
+        self.metrics = args.managed_metrics
         self.keda = keda_release(
-            f"{name}-keda", args.provider, self, self.metrics.operator_annotations
+            f"{name}-keda",
+            args.provider,
+            self,
+            self.metrics.operator_annotations,
+            args.identity,
         )
         self.ready: list[pulumi.Resource] = [self.keda, *args.identity]
         """What a ScaledObject waits for: KEDA's CRDs and the operator's cloud identity."""

@@ -315,18 +315,31 @@ def test_network_policy_admits_the_interceptor_only_where_it_routes(rec):
     assert interceptor not in peers("us-east-1", "chat")
 
 
-def test_eks_reads_an_in_cluster_prometheus(rec):
+def test_eks_reads_amazon_managed_prometheus_through_pod_identity(rec):
     spec = scaled(rec, "us-west-2", "chat-v1").inputs["spec"]
     trigger = spec["triggers"][0]
-    assert trigger["metadata"]["serverAddress"].startswith("http://prometheus-server.monitoring")
-    assert "authenticationRef" not in trigger
-    charts = {
-        r.inputs["chart"]: r.inputs["version"]
-        for r in rec.of_type(RELEASE)
-        if r.region == "us-west-2"
-    }
-    assert charts["keda"] == KEDA.version == "2.20.2"
-    assert "prometheus" in charts
+    (workspace,) = [
+        r for r in rec.of_type("aws:amp/workspace:Workspace") if r.region == "us-west-2"
+    ]
+    # KEDA appends /api/v1/query: the address has no trailing slash.
+    assert trigger["metadata"]["serverAddress"] == workspace.outputs["prometheusEndpoint"].rstrip(
+        "/"
+    )
+    assert trigger["metadata"]["awsRegion"] == "us-west-2"
+    assert trigger["authenticationRef"] == {"name": "chat-metrics"}
+    (auth,) = [r for r in rec.of_type(TRIGGER_AUTH) if r.region == "us-west-2"]
+    assert auth.inputs["spec"] == {"podIdentity": {"provider": "aws"}}
+    (association,) = [
+        r
+        for r in rec.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if r.region == "us-west-2" and r.inputs["serviceAccount"] == "keda-operator"
+    ]
+    assert association.inputs["namespace"] == "keda"
+    releases = {r.inputs["chart"]: r for r in rec.of_type(RELEASE) if r.region == "us-west-2"}
+    assert releases["keda"].inputs["version"] == KEDA.version == "2.20.2"
+    # KEDA's pods start after the association, or they get no credentials.
+    assert association.urn in releases["keda"].dependencies
+    assert "prometheus" not in releases
 
 
 def test_gke_reads_managed_prometheus_through_workload_identity(rec):

@@ -242,12 +242,11 @@ def test_network_policy_admits_only_the_gateway_and_the_scraper(rec):
     (rule,) = aws["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
     blocks = [p["ipBlock"]["cidr"] for p in rule["from"] if "ipBlock" in p]
-    # The ALB's public subnets of 10.20.0.0/16, not the VPC.
+    # The ALB's public subnets and the private subnets the AMP collector scrapes from, all
+    # inside 10.20.0.0/16 and none the whole VPC.
     assert blocks and all(b.startswith("10.20.") and not b.endswith("/16") for b in blocks)
-    namespaces = [p for p in rule["from"] if "namespaceSelector" in p]
-    assert namespaces == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    ]
+    assert len(blocks) == 6  # three zones, public and private
+    assert not [p for p in rule["from"] if "namespaceSelector" in p]
     gcp = named(rec, NETWORK_POLICY, "us-central1", "chat-ingress").inputs["spec"]
     peers = gcp["ingress"][0]["from"]
     assert {"ipBlock": {"cidr": "35.191.0.0/16"}} in peers

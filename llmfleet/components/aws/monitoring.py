@@ -1,0 +1,405 @@
+"""Amazon Managed Service for Prometheus for an EKS region: collection, KEDA's queries, alerts.
+
+Each region gets a workspace encrypted with its own customer key and an AWS managed collector
+(agentless scraper) on the cluster, which scrapes the model servers, DCGM exporter and
+kube-state-metrics once; KEDA reads the autoscaling signals from the same workspace (SigV4,
+through EKS Pod Identity), so no Prometheus server runs in the cluster. The fleet's alerts
+(llmfleet/components/observability.py) are the workspace's rule group, and its Alertmanager
+sends them to an SNS topic: the stack file's own, or one the fleet creates, encrypted with the
+region's key, with the stack file's email or webhook subscribed.
+
+The collector reaches pods from network interfaces in the cluster's private subnets and reads
+the Kubernetes API as the user ``aps-collector-user``: AMP creates its EKS access entry, the
+ClusterRole here grants discovery and ``/metrics`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as kubernetes
+import yaml
+
+from llmfleet.components.aws import iam
+from llmfleet.components.aws.cluster import KEY_DELETION_WINDOW_DAYS, AwsCluster
+from llmfleet.components.aws.component import AwsComponent
+from llmfleet.components.k8s import scheduling
+from llmfleet.components.k8s.autoscaling import (
+    KEDA_NAMESPACE,
+    KEDA_OPERATOR,
+    POLLING_SECONDS,
+    MetricsSource,
+)
+from llmfleet.components.k8s.helm import HelmChart, helm_release
+from llmfleet.components.k8s.nvidia import NVIDIA_NAMESPACE
+from llmfleet.components.observability import Alert, alerts, rule_groups
+from llmfleet.components.spec import FleetSpec, NotifySpec, RegionSpec
+
+METRICS_NAMESPACE = "kube-state-metrics"
+"""Namespace of kube-state-metrics on EKS (not ``monitoring``, the namespace of the in-cluster
+Prometheus this replaces: Pulumi creates the new namespace before it deletes the old one)."""
+
+KUBE_STATE_METRICS = HelmChart(
+    "kube-state-metrics", "https://prometheus-community.github.io/helm-charts", "8.4.0"
+)
+"""kube-state-metrics v2.20.0: unschedulable pods and replica counts for alerts."""
+
+COLLECTOR_USER = "aps-collector-user"
+"""The Kubernetes user AMP's managed collector acts as (its EKS access entry's username)."""
+
+QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata")
+"""What KEDA's operator may do with the workspace: read, nothing else."""
+
+
+def scrape_configuration(cluster: str) -> str:
+    """The collector's Prometheus configuration: model servers (the pods' ``http`` port),
+    DCGM exporter and kube-state-metrics, each series labelled with the cluster's name."""
+    cluster_label = {"target_label": "cluster", "replacement": cluster}
+
+    def pods(namespace_label: bool) -> list[dict[str, Any]]:
+        labels = [cluster_label]
+        if namespace_label:
+            labels += [
+                {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            ]
+        return labels
+
+    def keep(label: str, regex: str) -> dict[str, Any]:
+        return {"source_labels": [label], "action": "keep", "regex": regex}
+
+    document = {
+        "global": {"scrape_interval": f"{POLLING_SECONDS}s"},
+        "scrape_configs": [
+            {
+                "job_name": "vllm",
+                "kubernetes_sd_configs": [{"role": "pod"}],
+                "relabel_configs": [
+                    keep("__meta_kubernetes_pod_label_app_kubernetes_io_name", "vllm"),
+                    keep("__meta_kubernetes_pod_container_port_name", "http"),
+                    *pods(namespace_label=True),
+                ],
+            },
+            {
+                # The exporter labels each GPU with the pod holding it: keep its labels.
+                "job_name": "dcgm-exporter",
+                "honor_labels": True,
+                "kubernetes_sd_configs": [
+                    {"role": "pod", "namespaces": {"names": [NVIDIA_NAMESPACE]}}
+                ],
+                "relabel_configs": [
+                    keep("__meta_kubernetes_pod_container_port_name", "metrics"),
+                    {"source_labels": ["__meta_kubernetes_pod_node_name"], "target_label": "node"},
+                    *pods(namespace_label=False),
+                ],
+            },
+            {
+                "job_name": "kube-state-metrics",
+                "honor_labels": True,
+                "kubernetes_sd_configs": [
+                    {"role": "endpoints", "namespaces": {"names": [METRICS_NAMESPACE]}}
+                ],
+                "relabel_configs": [
+                    keep("__meta_kubernetes_service_name", "kube-state-metrics"),
+                    keep("__meta_kubernetes_endpoint_port_name", "http"),
+                    *pods(namespace_label=False),
+                ],
+            },
+        ],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def key_policy(partition: str, account_id: str, region: str) -> str:
+    """The monitoring key: the account administers it (AMP encrypts the workspace through grants
+    it makes as the deploying principal, which IAM allows); AMP's Alertmanager publishes to the
+    encrypted alert topic."""
+    return iam.policy_document(
+        iam.account_root_admin_statement(partition, account_id),
+        {
+            "Sid": "AlertmanagerPublishesToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "aps.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+    )
+
+
+def query_policy(workspace_arn: str) -> str:
+    """KEDA's operator: query the region's workspace only."""
+    return iam.policy_document(
+        {"Effect": "Allow", "Action": list(QUERY_ACTIONS), "Resource": workspace_arn}
+    )
+
+
+def topic_policy(topic_arn: str, account_id: str, workspace_arn: str) -> str:
+    """Only the region's workspace (its Alertmanager) publishes to the alert topic."""
+    return iam.policy_document(
+        {
+            "Sid": "AlertmanagerPublishes",
+            "Effect": "Allow",
+            "Principal": {"Service": "aps.amazonaws.com"},
+            "Action": ["sns:Publish", "sns:GetTopicAttributes"],
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnEquals": {"aws:SourceArn": workspace_arn},
+            },
+        }
+    )
+
+
+def alertmanager_definition(region: str, topic_arn: str) -> str:
+    """AMP's Alertmanager configuration: every alert to the SNS topic, grouped per alert and
+    region, repeated every four hours while it fires."""
+    config = {
+        "route": {
+            "receiver": "sns",
+            "group_by": ["alertname", "region", "serving"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+        },
+        "receivers": [
+            {
+                "name": "sns",
+                "sns_configs": [
+                    {
+                        "topic_arn": topic_arn,
+                        "sigv4": {"region": region},
+                        "subject": "{{ .CommonAnnotations.summary }}",
+                        "attributes": {"severity": "{{ .CommonLabels.severity }}"},
+                    }
+                ],
+            }
+        ],
+    }
+    return yaml.safe_dump(
+        {"alertmanager_config": yaml.safe_dump(config, sort_keys=False)}, sort_keys=False
+    )
+
+
+class AwsManagedMetrics(AwsComponent):
+    """One region's AMP workspace, its managed collector on the EKS cluster and KEDA's access."""
+
+    key: aws.kms.Key
+    workspace: aws.amp.Workspace
+    scraper: aws.amp.Scraper
+    source: MetricsSource
+    """The query endpoint and how KEDA authenticates (SigV4 as its Pod Identity role)."""
+    identity: list[pulumi.Resource]
+    """KEDA's Pod Identity association: its pods start after it."""
+
+    def __init__(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        region: RegionSpec,
+        cluster: AwsCluster,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmfleet:aws:ManagedMetrics", name, fleet.labels(), opts)
+        self._name = name
+        self.region = region
+        cluster_name = cluster.cluster_name
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"AMP workspace and alert topic of EKS {cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=pulumi.Output.all(cluster.partition, cluster.account_id).apply(
+                lambda v: key_policy(v[0], v[1], region.region)
+            ),
+            region=region.region,
+            tags=self._tags(f"{name}-key"),
+            opts=self._child(protect=fleet.protect),
+        )
+        self.workspace = aws.amp.Workspace(
+            f"{name}-workspace",
+            alias=cluster_name,
+            kms_key_arn=self.key.arn,
+            region=region.region,
+            # The collector tags its destination; stating the tag keeps it from drifting.
+            tags=self._tags(f"{name}-workspace", {"AMPAgentlessScraper": ""}),
+            opts=self._child(protect=fleet.protect),
+        )
+        k8s = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        collector_access = self._collector_access(k8s)
+        kube_state = self._kube_state_metrics(k8s)
+        self.scraper = aws.amp.Scraper(
+            f"{name}-scraper",
+            alias=cluster_name,
+            source=aws.amp.ScraperSourceArgs(
+                eks=aws.amp.ScraperSourceEksArgs(
+                    cluster_arn=cluster.cluster.arn,
+                    subnet_ids=cluster.cluster.vpc_config.subnet_ids,
+                    security_group_ids=[cluster.cluster.vpc_config.cluster_security_group_id],
+                )
+            ),
+            destination=aws.amp.ScraperDestinationArgs(
+                amp=aws.amp.ScraperDestinationAmpArgs(workspace_arn=self.workspace.arn)
+            ),
+            scrape_configuration=scrape_configuration(cluster_name),
+            region=region.region,
+            tags=self._tags(f"{name}-scraper"),
+            opts=self._child(depends_on=[*collector_access, kube_state]),
+        )
+        cluster.service_account_role(
+            "keda-operator",
+            KEDA_NAMESPACE,
+            KEDA_OPERATOR,
+            policy_json=self.workspace.arn.apply(query_policy),
+        )
+        self.identity = [cluster.pod_identity_associations[f"{KEDA_NAMESPACE}/{KEDA_OPERATOR}"]]
+        self.source = MetricsSource(
+            # KEDA appends /api/v1/query to the address.
+            server_address=self.workspace.prometheus_endpoint.apply(lambda url: url.rstrip("/")),
+            pod_identity="aws",
+            metadata={"awsRegion": region.region},
+        )
+        self.register_outputs(
+            {"workspace_arn": self.workspace.arn, "scraper_arn": self.scraper.arn}
+        )
+
+    def _collector_access(self, k8s: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What the collector may read in the cluster: discovery and /metrics, nothing else."""
+        role = kubernetes.rbac.v1.ClusterRole(
+            f"{self._name}-collector",
+            metadata={"name": "aps-collector-role"},
+            rules=[
+                {
+                    "apiGroups": [""],
+                    "resources": ["nodes", "nodes/metrics", "services", "endpoints", "pods"],
+                    "verbs": ["get", "list", "watch"],
+                },
+                {
+                    "apiGroups": ["discovery.k8s.io"],
+                    "resources": ["endpointslices"],
+                    "verbs": ["get", "list", "watch"],
+                },
+                {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+            ],
+            opts=k8s,
+        )
+        binding = kubernetes.rbac.v1.ClusterRoleBinding(
+            f"{self._name}-collector",
+            metadata={"name": "aps-collector-user-role-binding"},
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "aps-collector-role",
+            },
+            subjects=[
+                {"kind": "User", "name": COLLECTOR_USER, "apiGroup": "rbac.authorization.k8s.io"}
+            ],
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[role])),
+        )
+        return [role, binding]
+
+    def _kube_state_metrics(self, k8s: pulumi.ResourceOptions) -> kubernetes.helm.v3.Release:
+        namespace = kubernetes.core.v1.Namespace(
+            f"{self._name}-namespace",
+            metadata={
+                "name": METRICS_NAMESPACE,
+                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+            },
+            opts=k8s,
+        )
+        return helm_release(
+            f"{self._name}-kube-state-metrics",
+            KUBE_STATE_METRICS,
+            {
+                "nodeSelector": scheduling.pool_node_selector(scheduling.SYSTEM_POOL),
+                "replicas": 2,
+                "podDisruptionBudget": {"minAvailable": 1},
+                # Only what the fleet's alerts and dashboards read.
+                "collectors": ["pods", "deployments"],
+            },
+            namespace.metadata.name,
+            k8s,
+        )
+
+
+class AwsAlerting(AwsComponent):
+    """One region's alerts: the fleet's rules in the workspace and their route to SNS."""
+
+    alerts: list[Alert]
+    topic_arn: pulumi.Output[str] | None
+    """Where notifications go; None: no channel (alerts only in the workspace)."""
+
+    def __init__(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: AwsManagedMetrics,
+        cluster_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmfleet:aws:Alerting", name, fleet.labels(), opts)
+        self._name = name
+        region = metrics.region
+        workspace = metrics.workspace
+        self.alerts = alerts(fleet, region, cluster_name)
+        aws.amp.RuleGroupNamespace(
+            f"{name}-rules",
+            name=f"{fleet.name}-serving",
+            workspace_id=workspace.id,
+            data=rule_groups(f"{fleet.name}-{region.region}", self.alerts),
+            region=region.region,
+            tags=self._tags(f"{name}-rules"),
+            opts=self._child(),
+        )
+        notify = fleet.observability.notify
+        self.topic_arn = None
+        if notify is not None:
+            self.topic_arn = self._topic(notify, fleet, metrics)
+            aws.amp.AlertManagerDefinition(
+                f"{name}-alertmanager",
+                workspace_id=workspace.id,
+                definition=self.topic_arn.apply(
+                    lambda arn: alertmanager_definition(region.region, arn)
+                ),
+                region=region.region,
+                opts=self._child(),
+            )
+        self.register_outputs({"topic_arn": self.topic_arn, "alerts": len(self.alerts)})
+
+    def _topic(
+        self, notify: NotifySpec, fleet: FleetSpec, metrics: AwsManagedMetrics
+    ) -> pulumi.Output[str]:
+        """The stack file's topic, or a topic of the region's own subscribing its channel."""
+        if notify.kind == "sns_topic_arn":
+            return pulumi.Output.from_input(notify.target)
+        region = metrics.region.region
+        name = self._name
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=f"{fleet.name}-alerts",
+            kms_master_key_id=metrics.key.arn,
+            region=region,
+            tags=self._tags(f"{name}-topic"),
+            opts=self._child(),
+        )
+        account = metrics.workspace.arn.apply(lambda arn: arn.split(":")[4])
+        aws.sns.TopicPolicy(
+            f"{name}-topic",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, account, metrics.workspace.arn).apply(
+                lambda v: topic_policy(*v)
+            ),
+            region=region,
+            opts=self._child(),
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-subscription",
+            topic=topic.arn,
+            protocol="email" if notify.kind == "email" else "https",
+            endpoint=notify.target,
+            region=region,
+            opts=self._child(),
+        )
+        return topic.arn

@@ -1,0 +1,234 @@
+"""What the fleet alerts on, written once as PromQL for both clouds' managed Prometheus.
+
+Every serving entry in every region it runs in gets the same alerts, with the stack file's
+thresholds (``fleet.observability``, per-entry overrides applied); every region gets its GPUs'
+XID errors. An alert is a Prometheus alerting rule: Google Cloud Monitoring evaluates it as a
+PromQL alert policy over Managed Service for Prometheus, Amazon Managed Service for Prometheus
+as a rule in the region's workspace. Only the rendering differs (llmfleet/components/gcp/
+monitoring.py, llmfleet/components/aws/monitoring.py); the queries are the same.
+
+Queries select a region by the ``cluster`` label (GKE's managed collection sets it; the AMP
+scraper's configuration adds it) and a serving entry by its namespace, which is the entry's
+name on every cluster. They read only what vLLM, DCGM exporter and kube-state-metrics export
+(tests/metrics lists them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from llmfleet.components import catalog
+from llmfleet.components.spec import FleetSpec, RegionSpec, ServingSpec
+
+Severity = Literal["page", "ticket"]
+
+RATE_WINDOW = "5m"
+"""Window of the rates and quantiles the latency and error alerts compare."""
+
+EVALUATION_SECONDS = 60
+"""How often each rule is evaluated."""
+
+ALERT_KINDS: dict[str, str] = {
+    "ttft-p95": "time to first token, 95th percentile, above the objective",
+    "error-rate": "share of requests answered with a server error (HTTP 5xx) above the objective",
+    "kv-cache-saturated": "a replica's KV cache stays nearly full: requests are preempted",
+    "capacity-exhausted": "requests wait while the autoscaler already runs max_replicas",
+    "gpu-pods-pending": "serving pods stay unschedulable: the pool's zones are out of GPUs "
+    "(a stock-out) or the pool is at max_nodes",
+    "gpus-idle": "replicas kept up by min_replicas served no request: GPUs paid for, idle",
+    "xid-errors": "a GPU reported an XID error (driver or hardware fault)",
+}
+"""Every alert kind, with what it means; the first six are per serving entry and region."""
+
+SERVING_ALERTS = tuple(kind for kind in ALERT_KINDS if kind != "xid-errors")
+REGION_ALERTS = ("xid-errors",)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule: a PromQL condition that fires after holding ``for_seconds``."""
+
+    kind: str
+    """One of ``ALERT_KINDS``."""
+    region: RegionSpec
+    """The region whose cluster it watches."""
+    serving: str | None
+    """The serving entry it watches; None for region-wide alerts."""
+    expr: str
+    """The PromQL condition: it returns series while the alert should fire."""
+    for_seconds: int
+    """How long the condition must hold."""
+    threshold: str
+    """The threshold in words, for people (``p95 > 2s``)."""
+    severity: Severity
+    """``page`` wakes someone; ``ticket`` waits for working hours."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels every notification carries (serving, region, cloud, pool, zones)."""
+
+    @property
+    def key(self) -> str:
+        """``chat-ttft-p95``: unique in its region, part of resource names."""
+        return f"{self.serving}-{self.kind}" if self.serving else self.kind
+
+    @property
+    def title(self) -> str:
+        """``llm-prod us-east-1 chat: ttft-p95``."""
+        scope = f" {self.serving}" if self.serving else ""
+        return f"{self.labels['fleet']} {self.region.region}{scope}: {self.kind}"
+
+    @property
+    def summary(self) -> str:
+        """What fired and against which threshold, for the notification."""
+        return f"{self.title}: {ALERT_KINDS[self.kind]} ({self.threshold})"
+
+    def rule(self) -> dict[str, Any]:
+        """The alert as a Prometheus alerting rule."""
+        return {
+            "alert": self.key,
+            "expr": self.expr,
+            "for": f"{self.for_seconds}s",
+            "labels": {"severity": self.severity, "alert_kind": self.kind, **self.labels},
+            "annotations": {"summary": self.summary},
+        }
+
+
+def selector(cluster: str, namespace: str | None = None, **extra: str) -> str:
+    """``{cluster="llm-prod-us-east-1",namespace="chat"}``."""
+    labels = {"cluster": cluster, **({"namespace": namespace} if namespace else {}), **extra}
+    return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def _minutes(value: float) -> str:
+    return f"{value:g}m"
+
+
+def _serving_alerts(
+    fleet: FleetSpec, region: RegionSpec, serving: ServingSpec, cluster: str
+) -> Iterator[Alert]:
+    spec = fleet.observability
+    slo = spec.slo(serving.name)
+    pool = fleet.serving_pool(serving, region)
+    zones = ",".join(region.pool_zones(pool))
+    labels = {
+        "fleet": fleet.name,
+        "region": region.region,
+        "cloud": region.cloud,
+        "serving": serving.name,
+        "pool": pool.name,
+    }
+    s = selector(cluster, serving.name)
+    errors = selector(cluster, serving.name, status="5xx")
+    hold = spec.for_minutes * 60
+    at_max = serving.max_replicas * len(serving.versions())
+    yield Alert(
+        "ttft-p95",
+        region,
+        serving.name,
+        "histogram_quantile(0.95, sum by (le) "
+        f"(rate(vllm:time_to_first_token_seconds_bucket{s}[{RATE_WINDOW}]))) "
+        f"> {slo.ttft_p95_seconds:g}",
+        hold,
+        f"p95 > {slo.ttft_p95_seconds:g}s for {_minutes(spec.for_minutes)}",
+        "page",
+        labels,
+    )
+    yield Alert(
+        "error-rate",
+        region,
+        serving.name,
+        f"sum(rate(http_requests_total{errors}[{RATE_WINDOW}])) / "
+        f"sum(rate(http_requests_total{s}[{RATE_WINDOW}])) > {slo.error_rate:g}",
+        hold,
+        f"5xx > {slo.error_rate:.2%} for {_minutes(spec.for_minutes)}",
+        "page",
+        labels,
+    )
+    yield Alert(
+        "kv-cache-saturated",
+        region,
+        serving.name,
+        f"max(vllm:kv_cache_usage_perc{s}) > {slo.kv_cache_saturation:g}",
+        hold,
+        f"KV cache > {slo.kv_cache_saturation:.0%} for {_minutes(spec.for_minutes)}",
+        "ticket",
+        labels,
+    )
+    yield Alert(
+        "capacity-exhausted",
+        region,
+        serving.name,
+        # Replicas are counted by the servers exporting metrics (multi-node replicas: their
+        # leader); with a canary both versions must be at their maximum.
+        f"sum(vllm:num_requests_waiting{s}) > 0 and count(vllm:num_requests_running{s}) "
+        f">= {at_max}",
+        spec.capacity_exhausted_minutes * 60,
+        f"queue > 0 at {at_max} replicas for {_minutes(spec.capacity_exhausted_minutes)}",
+        "page",
+        labels,
+    )
+    yield Alert(
+        "gpu-pods-pending",
+        region,
+        serving.name,
+        f"sum(kube_pod_status_unschedulable{s}) > 0",
+        spec.pending_gpu_pod_minutes * 60,
+        f"unschedulable for {_minutes(spec.pending_gpu_pod_minutes)} "
+        f"(pool {pool.name}, zones {zones})",
+        "page",
+        {**labels, "zones": zones},
+    )
+    yield Alert(
+        "gpus-idle",
+        region,
+        serving.name,
+        f"sum(max_over_time(vllm:num_requests_running{s}[{_minutes(spec.idle_gpu_minutes)}]))"
+        f" == 0 and count(vllm:num_requests_running{s}) > 0",
+        EVALUATION_SECONDS * 5,
+        f"no request for {_minutes(spec.idle_gpu_minutes)} "
+        f"at {serving.idle_replicas} idle replica(s)",
+        "ticket",
+        labels,
+    )
+
+
+def alerts(fleet: FleetSpec, region: RegionSpec, cluster: str) -> list[Alert]:
+    """Every alert of one region's cluster ``cluster``: per serving entry running there, and
+    its GPUs' XID errors."""
+    found = [
+        alert
+        for serving in fleet.serving
+        if region in fleet.serving_regions(serving)
+        for alert in _serving_alerts(fleet, region, serving, cluster)
+    ]
+    if any(catalog.accelerator(p.accelerator).kind == "gpu" for p in region.cluster.gpu_pools):
+        found.append(
+            Alert(
+                "xid-errors",
+                region,
+                None,
+                f"DCGM_FI_DEV_XID_ERRORS{selector(cluster)} > 0",
+                0,
+                "any XID",
+                "page",
+                {"fleet": fleet.name, "region": region.region, "cloud": region.cloud},
+            )
+        )
+    return found
+
+
+def rule_groups(group: str, found: list[Alert]) -> str:
+    """The alerts as a Prometheus rule file (``groups:``), one group evaluated every minute."""
+    document = {
+        "groups": [
+            {
+                "name": group,
+                "interval": f"{EVALUATION_SECONDS}s",
+                "rules": [alert.rule() for alert in found],
+            }
+        ]
+    }
+    return yaml.safe_dump(document, sort_keys=False, width=1000)

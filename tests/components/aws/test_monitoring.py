@@ -1,0 +1,163 @@
+"""Amazon Managed Service for Prometheus on EKS: an encrypted workspace per region, the managed
+collector on the cluster, KEDA's read-only access, the fleet's rules and their route to SNS."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+
+from llmfleet.components.fleet import Fleet
+from llmfleet.components.spec import parse_fleet
+from tests.components.k8s.test_serving import config
+from tests.conftest import DEV_FLEET
+
+WORKSPACE = "aws:amp/workspace:Workspace"
+SCRAPER = "aws:amp/scraper:Scraper"
+RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+ALERTMANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+KEY = "aws:kms/key:Key"
+
+
+def in_region(rec, type_: str, region: str):
+    return [r for r in rec.of_type(type_) if r.region == region]
+
+
+@pytest.fixture(scope="module")
+def prod(recorded):
+    spec = parse_fleet(config())
+    return recorded("prod", lambda: Fleet(spec.name, spec))
+
+
+def aws_dev(notify: dict | None) -> dict:
+    fleet = copy.deepcopy(DEV_FLEET)
+    fleet["regions"][0]["cluster"] = {
+        "gpu_pools": [{"name": "l4", "accelerator": "nvidia-l4", "max_nodes": 2}]
+    }
+    fleet["models"] = [
+        {"name": "llama", "version": "v1", "source": "hf://meta/llama", "parameters_b": 8}
+    ]
+    fleet["serving"] = [{"name": "chat", "model": "llama", "version": "v1", "pool": "l4"}]
+    if notify is not None:
+        fleet["observability"] = {"notify": notify}
+    return fleet
+
+
+def test_each_region_has_an_encrypted_protected_workspace(prod):
+    for region in ("us-east-1", "us-west-2"):
+        (workspace,) = in_region(prod, WORKSPACE, region)
+        key = next(k for k in in_region(prod, KEY, region) if k.urn in workspace.dependencies)
+        assert workspace.inputs["kmsKeyArn"] == key.outputs["arn"]
+        assert key.inputs["enableKeyRotation"] is True
+        assert workspace.protect and key.protect  # prod keeps its metrics history
+        assert workspace.inputs["alias"] == f"llm-prod-{region}"
+
+
+def test_the_managed_collector_scrapes_the_cluster_once_with_its_name(prod):
+    (scraper,) = in_region(prod, SCRAPER, "us-east-1")
+    (cluster,) = in_region(prod, "aws:eks/cluster:Cluster", "us-east-1")
+    (workspace,) = in_region(prod, WORKSPACE, "us-east-1")
+    eks = scraper.inputs["source"]["eks"]
+    assert eks["clusterArn"] == cluster.outputs["arn"]
+    assert eks["subnetIds"] == cluster.inputs["vpcConfig"]["subnetIds"]
+    assert eks["securityGroupIds"] == [cluster.outputs["vpcConfig"]["clusterSecurityGroupId"]]
+    assert scraper.inputs["destination"]["amp"]["workspaceArn"] == workspace.outputs["arn"]
+    config = yaml.safe_load(scraper.inputs["scrapeConfiguration"])
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"vllm", "dcgm-exporter", "kube-state-metrics"}
+    for job in jobs.values():
+        assert {"target_label": "cluster", "replacement": "llm-prod-us-east-1"} in job[
+            "relabel_configs"
+        ]
+    # No in-cluster Prometheus server collects a second copy.
+    charts = {
+        r.inputs["chart"] for r in in_region(prod, "kubernetes:helm.sh/v3:Release", "us-east-1")
+    }
+    assert "prometheus" not in charts and "kube-state-metrics" in charts
+
+
+def test_the_collector_reads_discovery_and_metrics_only(prod):
+    roles = [
+        r
+        for r in prod.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+        if r.region == "us-east-1" and r.inputs["metadata"]["name"] == "aps-collector-role"
+    ]
+    (role,) = roles
+    resources = {res for rule in role.inputs["rules"] for res in rule.get("resources", [])}
+    assert "secrets" not in resources and "configmaps" not in resources
+    verbs = {v for rule in role.inputs["rules"] for v in rule["verbs"]}
+    assert verbs <= {"get", "list", "watch"}
+    (binding,) = [
+        r
+        for r in prod.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+        if r.region == "us-east-1" and r.inputs["roleRef"]["name"] == "aps-collector-role"
+    ]
+    assert binding.inputs["subjects"] == [
+        {"kind": "User", "name": "aps-collector-user", "apiGroup": "rbac.authorization.k8s.io"}
+    ]
+
+
+def test_keda_may_only_query_its_region_workspace(prod):
+    (workspace,) = in_region(prod, WORKSPACE, "us-west-2")
+    (policy,) = [
+        r
+        for r in prod.of_type("aws:iam/rolePolicy:RolePolicy")
+        if r.name == "llm-prod-aws-us-west-2-cluster-keda-operator"
+    ]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Resource"] == workspace.outputs["arn"]
+    assert all(action.startswith("aps:") for action in statement["Action"])
+    assert "aps:RemoteWrite" not in statement["Action"]
+
+
+def test_rules_and_alertmanager_route_to_an_encrypted_topic_with_the_email(prod):
+    (workspace,) = in_region(prod, WORKSPACE, "us-east-1")
+    (rules,) = in_region(prod, RULES, "us-east-1")
+    assert rules.inputs["workspaceId"] == workspace.outputs["id"]
+    assert yaml.safe_load(rules.inputs["data"])["groups"][0]["rules"]
+    (topic,) = in_region(prod, TOPIC, "us-east-1")
+    key = next(k for k in in_region(prod, KEY, "us-east-1") if k.urn in workspace.dependencies)
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    (subscription,) = in_region(prod, SUBSCRIPTION, "us-east-1")
+    assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == (
+        "email",
+        "oncall-ml@example.com",
+    )
+    (definition,) = in_region(prod, ALERTMANAGER, "us-east-1")
+    config = yaml.safe_load(yaml.safe_load(definition.inputs["definition"])["alertmanager_config"])
+    (receiver,) = config["receivers"]
+    assert receiver["sns_configs"][0]["topic_arn"] == topic.outputs["arn"]
+    assert receiver["sns_configs"][0]["sigv4"] == {"region": "us-east-1"}
+    (policy,) = in_region(prod, TOPIC_POLICY, "us-east-1")
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "aps.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == workspace.outputs["arn"]
+
+
+def test_the_monitoring_key_lets_alertmanager_publish_encrypted(prod):
+    (workspace,) = in_region(prod, WORKSPACE, "us-east-1")
+    key = next(k for k in in_region(prod, KEY, "us-east-1") if k.urn in workspace.dependencies)
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    (aps,) = [s for s in statements if s.get("Principal") == {"Service": "aps.amazonaws.com"}]
+    assert set(aps["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+
+
+def test_an_existing_sns_topic_is_used_as_it_is(run):
+    topic = "arn:aws:sns:us-east-1:123456789012:llm-paging"
+    spec = parse_fleet(aws_dev({"sns_topic_arn": topic}))
+    rec = run(lambda: Fleet(spec.name, spec))
+    assert rec.of_type(TOPIC) == [] and rec.of_type(SUBSCRIPTION) == []
+    (definition,) = rec.of_type(ALERTMANAGER)
+    assert topic in definition.inputs["definition"]
+
+
+def test_without_a_channel_rules_still_evaluate_but_route_nowhere(run):
+    spec = parse_fleet(aws_dev(None))
+    rec = run(lambda: Fleet(spec.name, spec))
+    assert len(rec.of_type(RULES)) == 1
+    assert rec.of_type(ALERTMANAGER) == [] and rec.of_type(TOPIC) == []

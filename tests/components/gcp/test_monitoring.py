@@ -1,0 +1,117 @@
+"""Cloud Monitoring alerting of GKE regions: PromQL alert policies over Managed Service for
+Prometheus, one notification channel from the stack file."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from llmfleet.components.fleet import Fleet
+from llmfleet.components.gcp.monitoring import GcpMonitoring
+from llmfleet.components.observability import SERVING_ALERTS
+from llmfleet.components.spec import parse_fleet
+from llmfleet.mock_outputs.gcp import PROJECT_NUMBER
+from tests.components.k8s.test_serving import config
+
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
+
+
+def gcp_only(notify: dict | None) -> dict:
+    fleet = config()
+    fleet["regions"] = [r for r in fleet["regions"] if r["cloud"] == "gcp"]
+    fleet["serving"] = [s for s in fleet["serving"] if s["pool"] != "h100"]
+    fleet["observability"] = {"notify": notify} if notify else {}
+    if notify is None:
+        fleet["environment"] = "staging"
+    return fleet
+
+
+def build(run, fleet: dict):
+    spec = parse_fleet(copy.deepcopy(fleet))
+    gcp_regions = spec.regions_of("gcp")
+    return run(lambda: GcpMonitoring("mon", spec, gcp_regions)), spec
+
+
+@pytest.fixture(scope="module")
+def emailed(recorded):
+    spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
+    return recorded("email", lambda: GcpMonitoring("mon", spec, spec.regions_of("gcp"))), spec
+
+
+def test_one_policy_per_alert_each_a_promql_condition(emailed):
+    rec, _ = emailed
+    policies = rec.of_type(POLICY)
+    per_region = {"us-central1": 2, "europe-west4": 1}  # serving entries in each region
+    expected = sum(n * len(SERVING_ALERTS) + 1 for n in per_region.values())  # + XID each
+    assert len(policies) == expected
+    for policy in policies:
+        (condition,) = policy.inputs["conditions"]
+        promql = condition["conditionPrometheusQueryLanguage"]
+        assert promql["evaluationInterval"] == "60s"
+        assert promql["disableMetricValidation"] is True
+        assert promql["ruleGroup"] in ("llm-prod-us-central1", "llm-prod-europe-west4")
+        assert f'cluster="{promql["ruleGroup"]}"' in promql["query"]
+        assert policy.inputs["combiner"] == "OR"
+        assert policy.inputs["severity"] in ("CRITICAL", "WARNING")
+        assert policy.inputs["userLabels"]["owner"] == "ml-platform"
+
+
+def test_every_policy_notifies_the_email_channel(emailed):
+    rec, _ = emailed
+    (channel,) = rec.of_type(CHANNEL)
+    assert channel.inputs["type"] == "email"
+    assert channel.inputs["labels"] == {"email_address": "oncall@example.com"}
+    for policy in rec.of_type(POLICY):
+        assert policy.inputs["notificationChannels"] == [channel.outputs["id"]]
+
+
+def test_pages_are_critical_and_tickets_warnings(emailed):
+    rec, _ = emailed
+    severity = {
+        p.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]["labels"][
+            "alert_kind"
+        ]: p.inputs["severity"]
+        for p in rec.of_type(POLICY)
+    }
+    assert severity["ttft-p95"] == severity["xid-errors"] == "CRITICAL"
+    assert severity["gpus-idle"] == severity["kv-cache-saturated"] == "WARNING"
+
+
+def test_a_pubsub_channel_lets_monitoring_publish(run):
+    topic = "projects/llm-alerts-hub/topics/llm-alerts"
+    rec, _ = build(run, gcp_only({"pubsub_topic": topic}))
+    (channel,) = rec.of_type(CHANNEL)
+    assert (channel.inputs["type"], channel.inputs["labels"]) == ("pubsub", {"topic": topic})
+    (grant,) = rec.of_type(PUBLISHER)
+    assert (grant.inputs["project"], grant.inputs["topic"]) == ("llm-alerts-hub", "llm-alerts")
+    assert grant.inputs["role"] == "roles/pubsub.publisher"
+    assert grant.inputs["member"] == (
+        f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-monitoring-notification"
+        ".iam.gserviceaccount.com"
+    )
+    assert grant.urn in channel.dependencies
+
+
+def test_a_webhook_channel(run):
+    rec, _ = build(run, gcp_only({"webhook": "https://hooks.example.com/llm"}))
+    (channel,) = rec.of_type(CHANNEL)
+    assert channel.inputs["type"] == "webhook_tokenauth"
+    assert channel.inputs["labels"] == {"url": "https://hooks.example.com/llm"}
+
+
+def test_without_a_channel_policies_still_exist_and_notify_nobody(run):
+    rec, _ = build(run, gcp_only(None))
+    assert rec.of_type(CHANNEL) == []
+    policies = rec.of_type(POLICY)
+    assert policies and all(not p.inputs.get("notificationChannels") for p in policies)
+
+
+def test_gke_collects_pod_and_deployment_state_for_the_alerts(recorded):
+    spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
+    rec = recorded("fleet", lambda: Fleet(spec.name, spec))
+    for cluster in rec.of_type("gcp:container/cluster:Cluster"):
+        components = cluster.inputs["monitoringConfig"]["enableComponents"]
+        assert {"DCGM", "POD", "DEPLOYMENT"} <= set(components)
