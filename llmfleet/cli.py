@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="markdown: the report for pull-request comments and CI job summaries",
     )
+    plan.add_argument(
+        "--diagram",
+        metavar="FILE",
+        help="write a Mermaid flowchart of the fleet (- for standard output)",
+    )
     plan.add_argument("--tree", action="store_true", help="also print the resource tree")
     plan.add_argument("--types", action="store_true", help="also print resources by type")
     plan.add_argument(
@@ -212,8 +217,12 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
     from llmfleet.report import print_report
 
     # Inputs and output paths first: a bad one fails before the plan runs.
+    if args.json == STDOUT and args.diagram == STDOUT:
+        raise UsageError("--json - and --diagram - both want standard output; give one a FILE")
     if args.json and args.json != STDOUT:
         check_output_file(Path(args.json), "--json")
+    if args.diagram and args.diagram != STDOUT:
+        check_output_file(Path(args.diagram), "--diagram", example="fleet.mmd")
     if args.export_manifests:
         check_output_dir(args.export_manifests, "--export-manifests")
     earlier = read_plan(args.compare_to) if args.compare_to else None
@@ -234,6 +243,10 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
             out.print(line, highlight=False, markup=False)
     if args.json:
         _write_json(args.json, body, out)
+    if args.diagram:
+        from llmfleet.diagram import fleet_diagram
+
+        _write_text(args.diagram, fleet_diagram(plan), out, "diagram")
     if args.export_manifests:
         try:
             written = export_manifests(plan.recording, args.export_manifests)
@@ -332,7 +345,11 @@ def _schema(args: argparse.Namespace, out: Console) -> int:
 
 
 def _write_json(target: str, body: dict, out: Console, what: str = "plan") -> None:
-    text = json.dumps(body, indent=2) + "\n"
+    _write_text(target, json.dumps(body, indent=2) + "\n", out, what)
+
+
+def _write_text(target: str, text: str, out: Console, what: str) -> None:
+    """``text`` to the file ``target`` (``-``: standard output), saying where it went."""
     if target == STDOUT:
         sys.stdout.write(text)
         return
@@ -348,12 +365,13 @@ def _write_json(target: str, body: dict, out: Console, what: str = "plan") -> No
 def _consoles(args: argparse.Namespace) -> tuple[Console, Console]:
     """The report console and the error console.
 
-    With ``--json -`` the JSON owns standard output, so the report goes to standard error.
+    With ``--json -`` (or ``--diagram -``) that output owns standard output, so the report goes
+    to standard error.
     """
     color = {"always": True, "never": False, "auto": None}[args.color]
     options = {"soft_wrap": True, "force_terminal": color, "no_color": color is False}
     err = Console(stderr=True, **options)
-    if getattr(args, "json", None) == STDOUT:
+    if STDOUT in (getattr(args, "json", None), getattr(args, "diagram", None)):
         return err, err
     # Piped output (CI logs) gets a fixed width instead of rich's 80-column fallback.
     width = None if sys.stdout.isatty() else 160

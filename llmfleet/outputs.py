@@ -12,10 +12,11 @@ from pathlib import Path
 from llmfleet.stackfile import UsageError
 
 
-def check_output_file(path: Path, flag: str) -> None:
-    """Refuse a ``flag`` FILE that is a folder or whose folder cannot be created or written."""
+def check_output_file(path: Path, flag: str, example: str = "plan.json") -> None:
+    """Refuse a ``flag`` FILE that is a folder or whose folder cannot be created or written;
+    ``example`` is the file name the message suggests."""
     if path.is_dir():
-        raise UsageError(f"{flag} {path}: is a folder; give a file name such as {path}/plan.json")
+        raise UsageError(f"{flag} {path}: is a folder; give a file name such as {path}/{example}")
     if path.exists():
         _check_writable(path.parent, flag, path)
         return

@@ -82,7 +82,7 @@ def _zones(region: RegionSpec, zones: tuple[str, ...]) -> str:
     return ", ".join(zone.removeprefix(region.region).lstrip("-") for zone in zones)
 
 
-def _pool_zones(region: RegionSpec, pool: GpuPoolSpec) -> str:
+def pool_zones_label(region: RegionSpec, pool: GpuPoolSpec) -> str:
     """Where a pool's nodes run; on AWS also the zone IDs offering its type, where known
     (zone names map to other physical zones in every account)."""
     zones = _zones(region, region.pool_zones(pool))
@@ -93,7 +93,7 @@ def _pool_zones(region: RegionSpec, pool: GpuPoolSpec) -> str:
     return zones
 
 
-def _capacity(region: RegionSpec, pool: GpuPoolSpec) -> str:
+def capacity_label(region: RegionSpec, pool: GpuPoolSpec) -> str:
     capacity = pool.capacity or "on-demand"
     if pool.reservation is not None:
         capacity = f"{capacity} {pool.reservation}"
@@ -126,8 +126,8 @@ def node_pools(plan: Plan) -> Table:
                 f"{chosen.accelerator_count} x {chosen.accelerator}",
                 chosen.name,
                 f"{low}-{high}",
-                _capacity(region, pool),
-                _pool_zones(region, pool),
+                capacity_label(region, pool),
+                pool_zones_label(region, pool),
             )
     return table
 
