@@ -73,7 +73,9 @@ def _statements(policy: Any) -> list[dict[str, Any]]:
 
 def _denies_plain_http(statement: dict[str, Any]) -> bool:
     condition = get(statement, "Condition", "Bool", "aws:SecureTransport")
-    return statement.get("Effect") == "Deny" and str(condition).lower() == "false"
+    # IAM takes a condition value alone or as a list of alternatives.
+    values = condition if isinstance(condition, list) else [condition]
+    return statement.get("Effect") == "Deny" and any(str(v).lower() == "false" for v in values)
 
 
 def _s3_tls(args: StackValidationArgs, report: ReportViolation) -> None:
