@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,15 @@ def _options() -> PolicyResourceOptions:
     )
 
 
+def engine(value: Any) -> Any:
+    """``value`` as the engine hands it to a rule: deserialized, so its strings are new objects.
+
+    A rule must compare what it reads by value; the literals of a test module may be the very
+    objects of the rule module's (CPython interns identifier-like constants), the engine's never.
+    """
+    return json.loads(json.dumps(value))
+
+
 def urn(type_: str, name: str) -> str:
     return f"urn:pulumi:test::llmfleet::{type_}::{name}"
 
@@ -41,13 +51,13 @@ def check(
     """The messages ``policy`` reports on one resource."""
     messages: list[str] = []
     args = ResourceValidationArgs(
-        resource_type=type_,
-        props=props,
+        resource_type=engine(type_),
+        props=engine(props),
         urn=urn(type_, "r"),
         name="r",
         opts=_options(),
         provider=None,
-        config=config or {},
+        config=engine(config or {}),
     )
     policy.validate(args, lambda message, _urn=None: messages.append(message))
     return messages
@@ -61,8 +71,8 @@ def resource(
 ) -> PolicyResource:
     deps = dict(property_dependencies or {})
     return PolicyResource(
-        resource_type=type_,
-        props=props,
+        resource_type=engine(type_),
+        props=engine(props),
         urn=urn(type_, name),
         name=name,
         opts=_options(),
@@ -80,6 +90,6 @@ def check_stack(
 ) -> list[str]:
     """The messages ``policy`` reports on a stack of resources."""
     messages: list[str] = []
-    args = StackValidationArgs(resources=resources, config=config or {})
+    args = StackValidationArgs(resources=resources, config=engine(config or {}))
     policy.validate(args, lambda message, _urn=None: messages.append(message))
     return messages
