@@ -389,3 +389,64 @@ class TestCapacityOfferings:
 @pytest.mark.parametrize("cloud", ["aws", "gcp"])
 def test_the_default_system_type_is_a_listed_general_purpose_type(cloud):
     assert catalog.default_system_instance_type(cloud) in catalog.general_purpose_types(cloud)
+
+
+class TestLookupsOfTheOtherCloud:
+    def test_an_unknown_gcp_type_names_only_gcp_types(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.instance_type("gcp", "g6.xlarge")
+        message = str(error.value)
+        assert message.startswith("unknown gcp instance type 'g6.xlarge'; known: a2-highgpu-1g, ")
+        assert "g2-standard-4" in message and "p5.48xlarge" not in message
+
+
+class TestGeneralPurposeAndServicePrices:
+    def test_a_general_purpose_type(self):
+        assert catalog.general_purpose_type("aws", "m7i.xlarge") == catalog.GeneralPurposeType(
+            cloud="aws",
+            name="m7i.xlarge",
+            vcpu=4,
+            memory_gib=16,
+            on_demand_usd_hour=0.2016,
+            price_source="https://aws.amazon.com/ec2/pricing/on-demand/",
+            price_date="2026-11-28",
+        )
+
+    @pytest.mark.parametrize(("cloud", "name"), [("aws", "e2-standard-4"), ("gcp", "x9-huge")])
+    def test_an_unpriced_general_purpose_type_is_none(self, cloud, name):
+        assert catalog.general_purpose_type(cloud, name) is None
+
+    def test_a_service_price(self):
+        assert catalog.service_price("gcp", "nat_gateway") == catalog.ServicePrice(
+            cloud="gcp",
+            item="nat_gateway",
+            usd=0.044,
+            per="hour",
+            source="https://cloud.google.com/vpc/network-pricing",
+            date="2026-11-29",
+        )
+
+    def test_an_unpriced_service_names_the_priced_ones(self):
+        with pytest.raises(CatalogError) as error:
+            catalog.service_price("aws", "turbo_replication")
+        message = str(error.value)
+        assert message.startswith(
+            "no aws price for 'turbo_replication'; priced: disk_gp2, disk_gp3, "
+        )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        catalog.accelerator("nvidia-l4"),
+        catalog.region("aws", "us-east-1"),
+        catalog.instance_type("aws", "g6.xlarge"),
+        catalog.service_price("aws", "kms_key"),
+        catalog.general_purpose_type("gcp", "e2-standard-4"),
+    ],
+)
+def test_catalog_entries_are_constants(entry):
+    """Entries are shared by every lookup: one caller changing one would change all."""
+    field = dataclasses.fields(entry)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(entry, field, None)

@@ -228,8 +228,8 @@ class TestAssumptions:
             "with flow logs; stored for the group's retention",
             "transfer": "every listed model version is copied once to every replica this month "
             "(the month it is published)",
-            "serving": "each serving replica kept up while idle (min_replicas, at least 1 until a "
-            "gateway wake-up trigger exists) holds whole nodes of its pool",
+            "serving": "each serving replica kept up while idle (min_replicas; 0 scales to zero "
+            "behind the KEDA HTTP add-on) holds whole nodes of its pool",
         }
 
     def test_other_assumptions_change_the_lines(self):

@@ -151,6 +151,8 @@ class TestSettings:
         assert message == "pool reaches 65 nodes; at most 64 allowed"
 
     def test_a_stack_may_hold_64_accelerators_by_default(self):
+        few = [resource(NODE_GROUP, "l4", node_group("g6.xlarge", max_size=4))]
+        assert check_stack(cost.max_accelerators_per_stack, few) == []
         # 8 p5.48xlarge hold 8 H100s each.
         pools = [resource(NODE_GROUP, "h100", node_group("p5.48xlarge", max_size=8))]
         assert check_stack(cost.max_accelerators_per_stack, pools) == []
