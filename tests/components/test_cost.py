@@ -943,3 +943,28 @@ class TestModelStorage:
             if x.count_unit == "node"
         ]
         assert nodes.count_min == 0
+
+
+class TestMonitoring:
+    def test_monitoring_billed_by_use_is_unpriced(self):
+        resources = [
+            res("aws:amp/workspace:Workspace", "amp", {}),
+            res("aws:amp/scraper:Scraper", "scraper", {}),
+            res("aws:sns/topic:Topic", "alerts", {}, region=None),
+            res("gcp:monitoring/alertPolicy:AlertPolicy", "ttft", {}, region=None),
+        ]
+        assert priced(*resources) == {}
+        assert unpriced(*resources) == {
+            "AMP workspace amp": (
+                "us-east-1",
+                "monitoring",
+                "samples ingested, stored and queried",
+            ),
+            "AMP managed collector scraper": ("us-east-1", "monitoring", "samples collected"),
+            "SNS topic alerts": ("global", "monitoring", "notifications delivered"),
+            "alert policy ttft": (
+                "global",
+                "monitoring",
+                "conditions and time series returned per month",
+            ),
+        }

@@ -103,6 +103,13 @@ CASES = [
     ),
     (
         security.no_open_ingress,
+        "aws:ec2/securityGroupRule:SecurityGroupRule",
+        {"type": "ingress", "cidrBlocks": ["10.0.0.0/8"], "fromPort": 22, "toPort": 22},
+        {"type": "ingress", "cidrBlocks": ["0.0.0.0/0"], "fromPort": 22, "toPort": 22},
+        "ingress open to the world on 22",
+    ),
+    (
+        security.no_open_ingress,
         "gcp:compute/firewall:Firewall",
         {"sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp", "ports": ["443"]}]},
         {"sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp"}]},
@@ -355,6 +362,12 @@ class TestOpenIngress:
             f"ingress open to the world on all ports; only {list(range(1, 1025))} may be"
         ]
 
+    @pytest.mark.parametrize(("low", "high"), [(1000, 1100), (65000, 65535)])
+    def test_a_narrow_range_is_its_ports(self, low, high):
+        config = {"openPorts": list(range(low, high))}
+        [message] = check(security.no_open_ingress, SECURITY_GROUP, world(low, high), config)
+        assert message.startswith(f"ingress open to the world on {high}; only [{low}, ")
+
     def test_an_allowed_port_within_a_range_is_not_shown(self):
         config = {"openPorts": [80, 443]}
         assert check(security.no_open_ingress, SECURITY_GROUP, world(79, 81), config) == [
@@ -397,6 +410,16 @@ class TestOpenIngress:
         }
         assert check(security.no_open_ingress, FIREWALL, props) == [
             "ingress open to the world on all ports; only [443] may be"
+        ]
+
+    def test_an_explicit_ingress_firewall(self):
+        props = {
+            "direction": "INGRESS",
+            "sourceRanges": ["0.0.0.0/0"],
+            "allows": [{"protocol": "tcp", "ports": ["22"]}],
+        }
+        assert check(security.no_open_ingress, FIREWALL, props) == [
+            "ingress open to the world on 22; only [443] may be"
         ]
 
     def test_an_egress_firewall_is_not_ingress(self):
