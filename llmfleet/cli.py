@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--tree", action="store_true", help="also print the resource tree")
     plan.add_argument("--types", action="store_true", help="also print resources by type")
     plan.add_argument(
+        "--alerts",
+        action="store_true",
+        help="also print every alert with its threshold and notification channel",
+    )
+    plan.add_argument(
         "--compare-to",
         metavar="OLD.json",
         type=Path,
@@ -233,10 +238,12 @@ def _plan(args: argparse.Namespace, out: Console) -> int:
         from llmfleet.markdown import MarkdownCollector
 
         collected = MarkdownCollector()
-        print_report(plan, collected, tree=args.tree, types=args.types)  # type: ignore[arg-type]
+        print_report(  # type: ignore[arg-type]
+            plan, collected, tree=args.tree, types=args.types, alerts=args.alerts
+        )
         out.file.write(collected.text())
     else:
-        print_report(plan, out, tree=args.tree, types=args.types)
+        print_report(plan, out, tree=args.tree, types=args.types, alerts=args.alerts)
     if earlier is not None:
         out.print(f"[bold]changes since {args.compare_to}[/]", highlight=False)
         for line in describe(compare(earlier, body)):

@@ -5,6 +5,10 @@
   never as the realistic stand-ins the offline mocks invent.
 - Helm releases become Flux ``HelmRelease`` objects with a ``HelmRepository`` per chart source,
   which Flux applies as they are.
+- Collection configuration that is not a Kubernetes object is exported beside the cluster's
+  objects too: the scrape configuration of each AMP managed collector
+  (``amp-scraper-<alias>.yaml``), so a review sees what EKS collects as it sees GKE's
+  PodMonitorings.
 - Files an earlier export wrote that the plan no longer has are removed; files llmfleet did not
   write are left alone (the export keeps its own list in ``.llmfleet-export``).
 """
@@ -23,6 +27,7 @@ from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from llmfleet.recorder import RecordedResource, Recording
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+AMP_SCRAPER = "aws:amp/scraper:Scraper"
 INDEX = ".llmfleet-export"
 """Lists the files the last export wrote, relative to the export folder, one per line."""
 EXPORTED = re.compile(r"[a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]*\.yaml")
@@ -196,6 +201,12 @@ def documents(recording: Recording) -> dict[str, dict[str, Any]]:
     objects = {r.urn for r in kubernetes_objects(recording)}
     files: dict[str, dict[str, Any]] = {}
     for resource in recording.resources:
+        if resource.type == AMP_SCRAPER:
+            folder = _slug(f"{resource.cloud}-{resource.region}")
+            name = _slug(f"amp-scraper-{resource.inputs.get('alias') or resource.name}")
+            body = yaml.safe_load(resource.inputs["scrapeConfiguration"])
+            files[f"{folder}/{name}.yaml"] = body
+            continue
         if resource.type == HELM_RELEASE:
             release, source = helm_release(resource)
             bodies = [release, helm_repository(source)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -158,8 +159,74 @@ def serving(plan: Plan) -> Table:
     return table
 
 
-def print_report(plan: Plan, console: Console, *, tree: bool = False, types: bool = False) -> None:
-    """The plan as a person reads it: the summary, with the tree and type counts on request."""
+RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+
+
+def _built_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
+    """Every alert the plan builds, as its rule labels, and whether it notifies anyone: the
+    AMP rule groups' rules (routed when the region's workspace has an Alertmanager) and the
+    Cloud Monitoring PromQL policies (routed when they name a channel)."""
+    recording = plan.recording
+    routed = {r.region for r in recording.of_type(ALERT_MANAGER)}
+    found = []
+    for namespace in recording.of_type(RULE_GROUPS):
+        for group in yaml.safe_load(namespace.inputs["data"])["groups"]:
+            found += [(rule["labels"], namespace.region in routed) for rule in group["rules"]]
+    for policy in recording.of_type(ALERT_POLICY):
+        condition = policy.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]
+        found.append((condition["labels"], bool(policy.inputs.get("notificationChannels"))))
+    return found
+
+
+def _channel(plan: Plan) -> str:
+    notify = plan.stack.fleet.observability.notify
+    return f"{notify.kind} {notify.target}" if notify else "no channel (console only)"
+
+
+def alerts_summary(plan: Plan) -> str | None:
+    """One line: how many alerts, and where they go."""
+    found = _built_alerts(plan)
+    if not found:
+        return None
+    notify = plan.stack.fleet.observability.notify
+    where = f"to {notify.kind} {notify.target}" if notify else "no notification channel"
+    return f"alerts: {len(found)}, {where} (`llmfleet plan {plan.stack.name} --alerts` lists them)"
+
+
+def alerts_table(plan: Plan) -> Table:
+    """Every alert with its threshold and channel, by cloud, region and serving entry."""
+    table = Table(title="alerts", show_edge=False)
+    for column in ("cloud / region", "serving", "alert", "threshold", "severity", "channel"):
+        table.add_column(column)
+    channel = _channel(plan)
+    rows = sorted(
+        (
+            f"{labels['cloud']} {labels['region']}",
+            labels.get("serving", "-"),
+            labels["alert_kind"],
+            labels["threshold"],
+            labels["severity"],
+            channel if routed else "no channel (console only)",
+        )
+        for labels, routed in _built_alerts(plan)
+    )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_report(
+    plan: Plan,
+    console: Console,
+    *,
+    tree: bool = False,
+    types: bool = False,
+    alerts: bool = False,
+) -> None:
+    """The plan as a person reads it: the summary, with the tree, type counts and the alert
+    table on request."""
     if tree:
         console.print(resource_tree(plan))
     else:
@@ -171,6 +238,12 @@ def print_report(plan: Plan, console: Console, *, tree: bool = False, types: boo
     console.print(node_pools(plan))
     if plan.stack.fleet.serving:
         console.print(serving(plan))
+    if alerts:
+        console.print(alerts_table(plan))
+    else:
+        summary = alerts_summary(plan)
+        if summary is not None:
+            console.print(summary, highlight=False, markup=False)
     if plan.violations:
         # Grouped by rule: one heading per rule, its level, then each resource it flags.
         by_rule: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)

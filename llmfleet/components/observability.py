@@ -91,7 +91,12 @@ class Alert:
             "alert": self.key,
             "expr": self.expr,
             "for": f"{self.for_seconds}s",
-            "labels": {"severity": self.severity, "alert_kind": self.kind, **self.labels},
+            "labels": {
+                "severity": self.severity,
+                "alert_kind": self.kind,
+                "threshold": self.threshold,
+                **self.labels,
+            },
             "annotations": {"summary": self.summary},
         }
 
@@ -113,6 +118,7 @@ def _serving_alerts(
     slo = spec.slo(serving.name)
     pool = fleet.serving_pool(serving, region)
     zones = ",".join(region.pool_zones(pool))
+    zone_letters = ", ".join(z.removeprefix(region.region).lstrip("-") for z in zones.split(","))
     labels = {
         "fleet": fleet.name,
         "region": region.region,
@@ -143,7 +149,7 @@ def _serving_alerts(
         f"sum(rate(http_requests_total{errors}[{RATE_WINDOW}])) / "
         f"sum(rate(http_requests_total{s}[{RATE_WINDOW}])) > {slo.error_rate:g}",
         hold,
-        f"5xx > {slo.error_rate:.2%} for {_minutes(spec.for_minutes)}",
+        f"5xx > {slo.error_rate * 100:g}% for {_minutes(spec.for_minutes)}",
         "page",
         labels,
     )
@@ -153,7 +159,7 @@ def _serving_alerts(
         serving.name,
         f"max(vllm:kv_cache_usage_perc{s}) > {slo.kv_cache_saturation:g}",
         hold,
-        f"KV cache > {slo.kv_cache_saturation:.0%} for {_minutes(spec.for_minutes)}",
+        f"KV cache > {slo.kv_cache_saturation * 100:g}% for {_minutes(spec.for_minutes)}",
         "ticket",
         labels,
     )
@@ -177,7 +183,7 @@ def _serving_alerts(
         f"sum(kube_pod_status_unschedulable{s}) > 0",
         spec.pending_gpu_pod_minutes * 60,
         f"unschedulable for {_minutes(spec.pending_gpu_pod_minutes)} "
-        f"(pool {pool.name}, zones {zones})",
+        f"(pool {pool.name}, zones {zone_letters})",
         "page",
         {**labels, "zones": zones},
     )
@@ -188,8 +194,8 @@ def _serving_alerts(
         f"sum(max_over_time(vllm:num_requests_running{s}[{_minutes(spec.idle_gpu_minutes)}]))"
         f" == 0 and count(vllm:num_requests_running{s}) > 0",
         EVALUATION_SECONDS * 5,
-        f"no request for {_minutes(spec.idle_gpu_minutes)} "
-        f"at {serving.idle_replicas} idle replica(s)",
+        f"no request for {_minutes(spec.idle_gpu_minutes)} while replicas run "
+        f"(min_replicas {serving.min_replicas})",
         "ticket",
         labels,
     )

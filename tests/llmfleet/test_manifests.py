@@ -28,7 +28,7 @@ def documents(folder: Path) -> dict[str, dict]:
     return {
         path.name: yaml.safe_load(path.read_text())
         for path in folder.glob("*.yaml")
-        if not path.name.startswith(("helmrelease-", "helmrepository-"))
+        if not path.name.startswith(("helmrelease-", "helmrepository-", "amp-scraper-"))
     }
 
 
@@ -112,3 +112,21 @@ def test_count_printed_is_files_written_and_stale_files_go(tmp_path, capsys):
     assert (folder / INDEX).read_text().splitlines() == written
     assert not stale.parent.exists()
     assert mine.exists() and (tmp_path / "outside.yaml").exists()
+
+
+def test_gke_collection_objects_are_valid_pod_monitorings(exported, schemas_dir):
+    docs = documents(exported / "gcp-us-central1")
+    monitors = [d for d in docs.values() if d["kind"] == "PodMonitoring"]
+    assert [m["metadata"]["namespace"] for m in monitors] == ["chat"]
+    for monitor in monitors:
+        validate_custom_resource(
+            monitor, schemas_dir / "gmp" / "monitoring.googleapis.com_podmonitorings.yaml"
+        )
+
+
+def test_eks_collection_is_the_managed_collectors_scrape_configuration(exported):
+    (path,) = (exported / "aws-us-east-1").glob("amp-scraper-*.yaml")
+    assert path.name == "amp-scraper-llm-hybrid-us-east-1.yaml"
+    config = yaml.safe_load(path.read_text())
+    jobs = [job["job_name"] for job in config["scrape_configs"]]
+    assert jobs == ["vllm", "dcgm-exporter", "kube-state-metrics"]
