@@ -32,6 +32,10 @@ from llmfleet.components.contracts import (
 )
 from llmfleet.components.gcp.cloud import GcpCloud
 from llmfleet.components.k8s.autoscaling import ClusterAutoscaling, ClusterAutoscalingArgs
+from llmfleet.components.k8s.leaderworkerset import (
+    LeaderWorkerSetController,
+    LeaderWorkerSetControllerArgs,
+)
 from llmfleet.components.k8s.secrets import SecretSync, SecretSyncArgs
 from llmfleet.components.k8s.serving import MODEL_READER, ModelServer, ModelServerArgs
 from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec, ServingSpec
@@ -99,6 +103,8 @@ class Fleet(Component):
     """Per serving region: the cloud's managed Prometheus collecting its metrics."""
     monitoring: dict[str, Monitoring]
     """Per cloud with serving regions: its alerts and where they notify."""
+    leader_worker_sets: dict[str, LeaderWorkerSetController]
+    """Per region serving an entry across nodes: the LeaderWorkerSet controller."""
     model_servers: dict[str, dict[str, ModelServer]]
     """Per serving deployment and region, its model server."""
 
@@ -141,6 +147,21 @@ class Fleet(Component):
             region.region: self._autoscaling(region)
             for region in spec.regions
             if region.region in served
+        }
+        multi_node = {
+            r.region
+            for s in spec.serving
+            if s.nodes_per_replica > 1
+            for r in spec.serving_regions(s)
+        }
+        self.leader_worker_sets = {
+            region.region: LeaderWorkerSetController(
+                f"{name}-{region.key}-lws",
+                LeaderWorkerSetControllerArgs(provider=self.regions[region.region].provider),
+                pulumi.ResourceOptions(parent=self.regions[region.region]),
+            )
+            for region in spec.regions
+            if region.region in multi_node
         }
         self.model_servers = {serving.name: self._serve(serving) for serving in spec.serving}
         self.monitoring = {
@@ -256,6 +277,12 @@ class Fleet(Component):
             access = self.model_access[(serving.name, region.region)]
             key, sync = self.secret_syncs[region.region]
             network = CLOUDS[region.cloud].serving_network(region)
+            # LeaderWorkerSets wait for their controller (its CRD and admission webhook).
+            lws = (
+                [self.leader_worker_sets[region.region].release]
+                if serving.nodes_per_replica > 1
+                else []
+            )
             servers[region.region] = ModelServer(
                 f"{self._name}-{region.key}-{serving.name}",
                 ModelServerArgs(
@@ -269,7 +296,7 @@ class Fleet(Component):
                     admit_from=_admitted_peers(network),
                     weights_env=network.weights_env,
                     reader_grants=[access.grant],
-                    after=[sync.store],
+                    after=[sync.store, *lws],
                     metrics=self.autoscaling[region.region].metrics,
                     autoscaler_ready=self.autoscaling[region.region].ready,
                     wake_up=self.autoscaling[region.region].wake_up,
