@@ -125,5 +125,5 @@ PLAN_RESOURCE_KEYS = {
 
 @pytest.fixture
 def schemas_dir() -> Path:
-    """tests/schemas: upstream CRDs, one folder per project (karpenter, keda, lws, gateway-api)."""
+    """tests/schemas: upstream CRDs, one folder per project (README.md lists them)."""
     return SCHEMAS

@@ -85,3 +85,12 @@ def validate_custom_resource(obj: dict[str, Any], crd_path: Path | str) -> None:
             f"{kind} {obj.get('metadata', {}).get('name')}:\n"
             + "\n".join(f"  {'.'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors)
         )
+
+
+def vendored_crds(schemas_dir: Path) -> dict[tuple[str, str], Path]:
+    """Every vendored CRD by (group, kind)."""
+    found = {}
+    for path in sorted(schemas_dir.glob("*/*.yaml")):
+        spec = _crd(path)["spec"]
+        found[(spec["group"], spec["names"]["kind"])] = path
+    return found

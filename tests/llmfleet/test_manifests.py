@@ -11,7 +11,13 @@ from llmfleet.cli import main
 from llmfleet.manifests import INDEX
 from llmfleet.mock_outputs.aws import ACCOUNT_ID
 from tests.conftest import REPO
-from tests.k8s_schemas import validate_custom_resource
+from tests.k8s_schemas import validate_custom_resource, vendored_crds
+from tests.test_urns import EXAMPLE_STACKS
+
+BUILT_IN_GROUPS = {"", "apps", "policy", "networking.k8s.io", "rbac.authorization.k8s.io"}
+"""API groups of the core kinds kubernetes-validate covers."""
+FLUX = ("helmrelease-", "helmrepository-")
+"""Files of the Flux objects Helm releases are exported as (not created in the cluster)."""
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +58,28 @@ def test_karpenter_objects_are_exported_and_valid(exported, schemas_dir):
     for doc in docs.values():
         if doc["kind"] in crds:
             validate_custom_resource(doc, crds[doc["kind"]])
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_every_exported_custom_resource_validates_against_its_vendored_crd(
+    stack, tmp_path, schemas_dir
+):
+    assert main(["plan", stack, "--project", str(REPO), "--export-manifests", str(tmp_path)]) == 0
+    crds = vendored_crds(schemas_dir)
+    checked = set()
+    for path in sorted(tmp_path.glob("*/*.yaml")):
+        if path.name.startswith(FLUX):
+            continue
+        doc = yaml.safe_load(path.read_text())
+        group = doc["apiVersion"].rpartition("/")[0]
+        if group in BUILT_IN_GROUPS:
+            continue
+        crd = crds.get((group, doc["kind"]))
+        assert crd is not None, f"{path}: no vendored CRD for {doc['apiVersion']} {doc['kind']}"
+        validate_custom_resource(doc, crd)
+        checked.add(doc["kind"])
+    # Every stack serves, so each syncs its API key and autoscales.
+    assert {"ClusterSecretStore", "ExternalSecret", "ScaledObject"} <= checked
 
 
 def test_numbers_stay_integers(exported):

@@ -353,6 +353,13 @@ def test_gke_reads_managed_prometheus_through_workload_identity(rec):
     assert auth.inputs["spec"] == {"podIdentity": {"provider": "gcp"}}
     monitors = [r for r in rec.of_type(POD_MONITORING) if r.region == "europe-west4"]
     assert monitors and monitors[0].inputs["spec"]["endpoints"][0]["port"] == "http"
+    for monitor in rec.of_type(POD_MONITORING):
+        validate_custom_resource(
+            manifest(monitor),
+            SCHEMAS / "prometheus-engine" / "monitoring.googleapis.com_podmonitorings.yaml",
+        )
+    # Only managed collection needs them; EKS's in-cluster Prometheus scrapes annotated pods.
+    assert {r.region for r in rec.of_type(POD_MONITORING)} == {"us-central1", "europe-west4"}
     (keda,) = [
         r
         for r in rec.of_type("gcp:serviceaccount/account:Account")
