@@ -273,10 +273,15 @@ def _resolved_exports(root: Any) -> dict[str, Any]:
 
 GLOBAL = "global"
 
+GLOBAL_SERVICES = ("aws:route53/", "gcp:dns/")
+"""DNS answers from everywhere: its records and health checks belong to no region."""
+
 
 def _direct_region(resource: RecordedResource) -> str | None:
     """The region a cloud resource names in its own inputs, if any."""
     inputs = resource.inputs
+    if resource.type.startswith(GLOBAL_SERVICES):
+        return GLOBAL
     if resource.type.startswith("aws:"):
         return inputs.get("region")
     if resource.type.startswith("gcp:"):
@@ -339,7 +344,12 @@ def _place(resources: list[RecordedResource]) -> None:
     def home(r: RecordedResource) -> frozenset[tuple[str | None, str]]:
         parent = by_urn.get(r.parent) if r.parent else None
         while parent is not None:
-            found = {p for p in placements(parent) if r.cloud is None or p[0] == r.cloud}
+            # Global services (DNS) say nothing about the region of their neighbours.
+            found = {
+                p
+                for p in placements(parent)
+                if (r.cloud is None or p[0] == r.cloud) and p[1] != GLOBAL
+            }
             if found:
                 return frozenset(found)
             parent = by_urn.get(parent.parent) if parent.parent else None

@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.tree import Tree
 
 from llmfleet.components import catalog
+from llmfleet.components.k8s.gateway import route_prefix
 from llmfleet.components.k8s.serving import kubernetes_name
-from llmfleet.components.spec import SYSTEM_POOL, GpuPoolSpec, RegionSpec
+from llmfleet.components.spec import SYSTEM_POOL, FleetSpec, GpuPoolSpec, RegionSpec, ServingSpec
 from llmfleet.costs import budget_summary
 from llmfleet.plan import Plan
 from llmfleet.recorder import RecordedResource
@@ -154,9 +155,17 @@ def serving(plan: Plan) -> Table:
             f"{entry.accelerators_per_replica(pool)} x {pool.accelerator}",
             f"{margin:.1f} GiB",
             canary,
-            f"in-cluster {entry.name}-{kubernetes_name(entry.version)}.{entry.name}:8000",
+            _url(fleet, entry),
         )
     return table
+
+
+def _url(fleet: FleetSpec, entry: ServingSpec) -> str:
+    """The OpenAI base URL of a serving entry: through the global name when routing has one,
+    else the stable version's Service inside the cluster."""
+    if fleet.routing.domain is not None:
+        return f"https://{fleet.routing.domain}{route_prefix(entry.name)}/v1"
+    return f"in-cluster {entry.name}-{kubernetes_name(entry.version)}.{entry.name}:8000"
 
 
 RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"

@@ -7,12 +7,14 @@ the grant to wait for) without reaching into ``aws/`` or ``gcp/``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pulumi
 
 from llmfleet.components.k8s.autoscaling import MetricsSource
+from llmfleet.components.k8s.gateway import BackendPolicy, GatewayObject
 from llmfleet.components.observability import Alert
 from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec
 
@@ -122,6 +124,90 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class DnsTarget:
+    """Where a region's entry answers, as DNS records point at it: an IP address (GKE's
+    reserved address) or a load balancer's name with its alias zone (an ALB)."""
+
+    region: str
+    """The region the entry serves."""
+    ip: pulumi.Output[str] | None = None
+    """An IPv4 address for A records."""
+    alias_name: pulumi.Output[str] | None = None
+    """A load balancer's DNS name, for alias records."""
+    alias_zone_id: pulumi.Output[str] | None = None
+    """The Route 53 zone of ``alias_name`` (the load balancer's canonical hosted zone)."""
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """A DNS record a certificate authority checks before it issues (DNS validation)."""
+
+    name: pulumi.Output[str]
+    type: pulumi.Output[str]
+    value: pulumi.Output[str]
+
+
+@runtime_checkable
+class DnsZone(Protocol):
+    """The existing zone holding ``routing.domain`` (Route 53 or Cloud DNS): certificate
+    validation records and the fleet's endpoint records go there; the zone itself is never
+    created or deleted."""
+
+    def validation_record(self, name: str, record: CertificateRecord) -> pulumi.Resource:
+        """A certificate's DNS validation record (a child of the zone: DNS is global, whatever
+        region the certificate serves); ``name`` is the resource name."""
+        ...
+
+    def endpoint(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        targets: Sequence[DnsTarget],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.ComponentResource:
+        """Every region's ``<region>.<domain>`` record and the health-checked global record."""
+        ...
+
+
+@runtime_checkable
+class RegionalEntry(Protocol):
+    """How one cluster's Gateway API implementation takes traffic for the fleet's names: what
+    the cloud-neutral Gateway needs (class, addresses, certificates) and where DNS points."""
+
+    gateway_class: str
+    """The GatewayClass the regional Gateway uses."""
+    class_controller: str | None
+    """The controller of a GatewayClass to create; None where the cluster provides the class."""
+    addresses: Sequence[Mapping[str, pulumi.Input[str]]]
+    """Gateway ``spec.addresses`` (a reserved address), or none."""
+    annotations: Mapping[str, pulumi.Input[str]]
+    """Annotations of the Gateway (certificates bound by annotation)."""
+    infrastructure: Mapping[str, Any] | None
+    """Gateway ``spec.infrastructure`` (a parameters reference), or None."""
+    objects: Sequence[GatewayObject]
+    """Objects the Gateway reads (load balancer parameters), created before it."""
+    backend_policies: Sequence[BackendPolicy]
+    """What every backend Service needs (health check, timeouts)."""
+    ready: Sequence[pulumi.Resource]
+    """What the Gateway waits for: the controller, issued certificates."""
+
+    def dns_target(self, gateway: pulumi.Resource) -> DnsTarget:
+        """Where the entry answers once ``gateway`` exists."""
+        ...
+
+
+class Edge(Protocol):
+    """One cloud's regional entries of a fleet, and what they share."""
+
+    def entry(
+        self, name: str, region: RegionSpec, cluster: ServingCluster, opts: pulumi.ResourceOptions
+    ) -> RegionalEntry:
+        """The region's Gateway API implementation, its address and a certificate for
+        ``<region>.<domain>`` and ``<domain>``, validated through the fleet's zone."""
+        ...
+
+
+@dataclass(frozen=True)
 class RegionParts:
     """What one region serves from: its network and its cluster."""
 
@@ -197,4 +283,14 @@ class Cloud(Protocol):
     ) -> Monitoring:
         """The alerts of the fleet's serving regions on this cloud (``metrics`` by region name)
         in the cloud's rule engine, and the channel they notify."""
+        ...
+
+    def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
+        """The existing zone ``routing.zone`` names, on the DNS service this cloud runs."""
+        ...
+
+    def edge(
+        self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions
+    ) -> Edge:
+        """What this cloud's regional entries share (a validation of ``<domain>``)."""
         ...

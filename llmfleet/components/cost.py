@@ -670,6 +670,37 @@ def _load_balancer(cloud: str | None) -> Callable[[Resource, _Context], Priced]:
     return price
 
 
+def _health_check(r: Resource, ctx: _Context) -> Priced:
+    """A Route 53 health check: the basic check, plus HTTPS as an optional feature. Calculated
+    checks (combining others) have no published fixed rate here."""
+    item = f"health check {r.name}"
+    kind = r.inputs.get("type")
+    if kind == "CALCULATED":
+        yield Unpriced("global", NETWORK, item, "calculated health check", r.urn)
+        return
+    yield _service_line(r, ctx, NETWORK, item, "aws", "route53_health_check", 1, "check")
+    if kind == "HTTPS":
+        yield _service_line(
+            r, ctx, NETWORK, f"{item} (HTTPS)", "aws", "route53_health_check_feature", 1, "feature"
+        )
+
+
+def _dns_queries(r: Resource, ctx: _Context) -> Priced:
+    """Routed records (latency, failover, geolocation) bill per million queries: usage."""
+    inputs = r.inputs
+    routed = inputs.get("setIdentifier") or inputs.get("routingPolicy")
+    if routed:
+        item = f"DNS queries {r.name}"
+        yield Unpriced("global", NETWORK, item, "queries per million", r.urn)
+
+
+def _unpriced(reason: str) -> Callable[[Resource, _Context], Priced]:
+    def price(r: Resource, ctx: _Context) -> Priced:
+        yield Unpriced(r.region or "global", NETWORK, r.name, reason, r.urn)
+
+    return price
+
+
 def _kms_key(cloud: str) -> Callable[[Resource, _Context], Priced]:
     def price(r: Resource, ctx: _Context) -> Priced:
         yield _service_line(r, ctx, KEYS, f"KMS key {r.name}", cloud, "kms_key", 1, "key")
@@ -766,6 +797,15 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "gcp:compute/forwardingRule:ForwardingRule": _load_balancer("gcp"),
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": _load_balancer("gcp"),
     "kubernetes:core/v1:Service": _load_balancer(None),
+    # A regional entry: the ALB (EKS) or the forwarding rule (GKE) its controller makes.
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": _load_balancer(None),
+    "aws:route53/healthCheck:HealthCheck": _health_check,
+    "aws:route53/record:Record": _dns_queries,
+    "gcp:dns/recordSet:RecordSet": _dns_queries,
+    "gcp:compute/healthCheck:HealthCheck": _unpriced(
+        "Cloud DNS health check of external endpoints"
+    ),
+    "gcp:compute/globalAddress:GlobalAddress": _unpriced("static external IP address"),
     "aws:kms/key:Key": _kms_key("aws"),
     "aws:kms/replicaKey:ReplicaKey": _kms_key("aws"),
     "gcp:kms/cryptoKey:CryptoKey": _kms_key("gcp"),

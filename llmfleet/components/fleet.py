@@ -32,6 +32,7 @@ from llmfleet.components.contracts import (
 )
 from llmfleet.components.gcp.cloud import GcpCloud
 from llmfleet.components.k8s.autoscaling import ClusterAutoscaling, ClusterAutoscalingArgs
+from llmfleet.components.k8s.gateway import RegionalGateway, RegionalGatewayArgs
 from llmfleet.components.k8s.leaderworkerset import (
     LeaderWorkerSetController,
     LeaderWorkerSetControllerArgs,
@@ -43,6 +44,9 @@ from llmfleet.components.transfer import S3ToGcs, copy_between_clouds
 
 CLOUDS: dict[str, Cloud] = {"aws": AwsCloud(), "gcp": GcpCloud()}
 """Each cloud's builder, by the ``cloud`` a region names."""
+
+DNS_CLOUDS = {"route53": "aws", "cloud-dns": "gcp"}
+"""The cloud running each DNS service ``routing.dns`` names."""
 
 
 @dataclass
@@ -107,6 +111,10 @@ class Fleet(Component):
     """Per region serving an entry across nodes: the LeaderWorkerSet controller."""
     model_servers: dict[str, dict[str, ModelServer]]
     """Per serving deployment and region, its model server."""
+    gateways: dict[str, RegionalGateway]
+    """Per routed region: its Gateway and an HTTPRoute per model (with ``routing.domain``)."""
+    global_endpoint: pulumi.ComponentResource | None
+    """The regional names, their health checks and the global name; None without a domain."""
 
     def __init__(self, name: str, spec: FleetSpec, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llmfleet:fleet:Fleet", name, None, opts)
@@ -177,10 +185,13 @@ class Fleet(Component):
             )
             for cloud in dict.fromkeys(r.cloud for r in spec.regions if r.region in served)
         }
+        self.gateways = {}
+        self.global_endpoint = self._route() if spec.routed_regions() else None
         self.register_outputs(
             {
                 "endpoints": {key: stack.endpoint for key, stack in self.regions.items()},
                 "model_uris": self.model_uris,
+                "domain": spec.routing.domain,
             }
         )
 
@@ -304,6 +315,47 @@ class Fleet(Component):
                 pulumi.ResourceOptions(parent=stack),
             )
         return servers
+
+    def _route(self) -> pulumi.ComponentResource:
+        """Each routed region's entry (its cloud's Gateway implementation, address and
+        certificate) and Gateway, then the regional and global names in the fleet's zone."""
+        spec = self._spec
+        zone = CLOUDS[DNS_CLOUDS[spec.dns]].dns_zone(f"{self._name}-dns", spec, self._child())
+        routed = spec.routed_regions()
+        edges = {
+            cloud: CLOUDS[cloud].edge(f"{self._name}-{cloud}-edge", spec, zone, self._child())
+            for cloud in dict.fromkeys(r.cloud for r in routed)
+        }
+        targets = []
+        for region in routed:
+            stack = self.regions[region.region]
+            child = pulumi.ResourceOptions(parent=stack)
+            entry = edges[region.cloud].entry(
+                f"{self._name}-{region.key}-entry", region, stack.cluster, child
+            )
+            servers = {
+                s.name: self.model_servers[s.name][region.region] for s in spec.served_in(region)
+            }
+            gateway = RegionalGateway(
+                f"{self._name}-{region.key}-gateway",
+                RegionalGatewayArgs(
+                    hostnames=spec.routing.hostnames(region.region),
+                    gateway_class=entry.gateway_class,
+                    servers=servers,
+                    provider=stack.provider,
+                    class_controller=entry.class_controller,
+                    addresses=entry.addresses,
+                    annotations=entry.annotations,
+                    infrastructure=entry.infrastructure,
+                    objects=entry.objects,
+                    backend_policies=entry.backend_policies,
+                    after=entry.ready,
+                ),
+                child,
+            )
+            self.gateways[region.region] = gateway
+            targets.append(entry.dns_target(gateway.gateway))
+        return zone.endpoint(f"{self._name}-endpoint", spec, targets, self._child())
 
     def storage_outputs(self) -> dict[str, pulumi.Output[str] | None]:
         """Where models are published, and by whom: the primary bucket and writer identity."""

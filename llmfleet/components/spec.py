@@ -1014,8 +1014,8 @@ class RoutingSpec(_Spec):
     domain: str | None = Field(
         default=None, pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
     )
-    """DNS name of the global endpoint; each region answers on ``<region>.<domain>`` too.
-    None: regional entries only."""
+    """DNS name of the global endpoint; each serving region answers on ``<region>.<domain>``
+    too, both over HTTPS only. None: no public entry (models answer inside their clusters)."""
     policy: Literal["latency", "failover"] = "latency"
     """Route to the nearest healthy region, or to the first region while it is healthy."""
     dns: Literal["route53", "cloud-dns"] | None = None
@@ -1036,6 +1036,17 @@ class RoutingSpec(_Spec):
                 "or Cloud DNS managed zone that holds it",
             )
         return self
+
+    def regional_name(self, region: str) -> str:
+        """``us-east-1.llm.example.com``: the name one region answers on."""
+        if self.domain is None:
+            raise ValueError("routing.domain is not set: the fleet has no public names")
+        return f"{region}.{self.domain}"
+
+    def hostnames(self, region: str) -> list[str]:
+        """The names a region's entry answers on and its certificate covers: its own, then the
+        global one."""
+        return [self.regional_name(region), str(self.domain)]
 
 
 def _fraction(value: float) -> float:
@@ -1262,6 +1273,7 @@ class FleetSpec(_Spec):
         yield from self._serving_references(storage_ok=not storage)
         yield from self._scale_to_zero_opt_in()
         yield from self._cloud_dns_needs_a_project()
+        yield from self._cloud_dns_only_on_gcp()
         yield from self._node_images_pinned_in_prod()
         yield from self._observability_rules()
 
@@ -1616,6 +1628,30 @@ class FleetSpec(_Spec):
                 "cloud-dns needs gcp_project (the project of the managed zone); use route53 "
                 "or set gcp_project",
             )
+
+    def _cloud_dns_only_on_gcp(self) -> Iterator[RuleViolation]:
+        # Cloud DNS health-checks external endpoints by IP address; an AWS region's entry is an
+        # ALB, known by a DNS name only.
+        if self.routing.domain is not None and self.dns == "cloud-dns" and self.regions_of("aws"):
+            yield RuleViolation(
+                ("routing", "dns"),
+                "cloud-dns health-checks IP addresses only, and the AWS regions' entries are "
+                "load balancers known by name: use route53 (the default with AWS regions)",
+            )
+
+    def routed_regions(self) -> list[RegionSpec]:
+        """The regions with a public entry: every serving region once ``routing.domain`` is
+        set, in stack-file order."""
+        if self.routing.domain is None:
+            return []
+        served = {r.region for s in self.serving for r in self.serving_regions(s)}
+        return [r for r in self.regions if r.region in served]
+
+    def served_in(self, region: RegionSpec) -> list[ServingSpec]:
+        """The serving entries running in ``region``, in stack-file order."""
+        return [
+            s for s in self.serving if region.region in {r.region for r in self.serving_regions(s)}
+        ]
 
     def serving_regions(self, serving: ServingSpec) -> list[RegionSpec]:
         """The regions a serving deployment runs in (its list, or every region with its pool)."""

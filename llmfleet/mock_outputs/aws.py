@@ -223,7 +223,57 @@ def _sns_topic(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": arn, "arn": arn, "name": topic, "owner": ACCOUNT_ID}
 
 
+def _acm_certificate(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # ACM proves control of a name with one record per name and account, whichever certificate.
+    region = inputs.get("region") or DEFAULT_REGION
+    domains = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+    return {
+        "arn": _arn("acm", region, f"certificate/{_hex('acm', name, length=32)}"),
+        "status": "PENDING_VALIDATION",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{_hex('acm-name', domain, length=32)}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": (
+                    f"_{_hex('acm-value', domain, length=32)}.acm-validations.aws."
+                ),
+            }
+            for domain in domains
+            if domain
+        ],
+    }
+
+
+def _route53_record(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    record = str(inputs.get("name") or name).rstrip(".")
+    return {"id": f"{inputs.get('zoneId')}_{record}_{inputs.get('type')}", "fqdn": record}
+
+
+def _load_balancer(args: dict[str, Any]) -> dict[str, Any]:
+    name = args.get("name") or "alb"
+    region = args.get("region") or DEFAULT_REGION
+    arn = _arn(
+        "elasticloadbalancing", region, f"loadbalancer/app/{name}/{_hex('alb', name, length=16)}"
+    )
+    return {
+        "id": arn,
+        "arn": arn,
+        "name": name,
+        "dnsName": f"{name}-{_hex('alb-dns', name, length=10)}.{region}.elb.amazonaws.com",
+        # The canonical hosted zone of ALBs in us-east-1 (one fixed zone per region).
+        "zoneId": "Z35SXDOTRQ7X7K",
+        "loadBalancerType": "application",
+        "region": region,
+    }
+
+
 OUTPUTS = {
+    "aws:acm/certificate:Certificate": _acm_certificate,
+    "aws:route53/record:Record": _route53_record,
+    "aws:route53/healthCheck:HealthCheck": lambda name, inputs: {
+        "id": _hex("hc", name, length=8) + "-" + _hex("hc2", name, length=27),
+    },
     "aws:ec2/vpc:Vpc": lambda name, inputs: {
         "id": f"vpc-{_hex('vpc', name)}",
         "defaultSecurityGroupId": f"sg-{_hex('dsg', name)}",
@@ -273,6 +323,7 @@ def _caller_identity(args: dict[str, Any]) -> dict[str, Any]:
 
 
 INVOKES = {
+    "aws:lb/getLoadBalancer:getLoadBalancer": _load_balancer,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:eks/getAddonVersion:getAddonVersion": lambda args: {
         "addonName": args.get("addonName"),

@@ -144,8 +144,28 @@ def _alert_policy(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"id": policy, "name": policy}
 
 
+def _dns_authorization(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    domain = inputs.get("domain") or name
+    return {
+        "dnsResourceRecords": [
+            {
+                "name": f"_acme-challenge.{domain}.",
+                "type": "CNAME",
+                "data": f"{_hex('authz', domain)}.4.authorize.certificatemanager.goog.",
+            }
+        ]
+    }
+
+
+def _global_address(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # Documentation addresses (RFC 5737): stable per name, never a real endpoint.
+    return {"address": f"203.0.113.{int(_hex('address', name), 16) % 254 + 1}"}
+
+
 OUTPUTS: dict[str, Any] = {
     "gcp:projects/service:Service": _project_service,
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": _dns_authorization,
+    "gcp:compute/globalAddress:GlobalAddress": _global_address,
     "gcp:serviceaccount/account:Account": _service_account,
     "gcp:kms/keyRing:KeyRing": _kms_key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,

@@ -256,11 +256,35 @@ class TestRouting:
 
     def test_cloud_dns_needs_a_gcp_project(self, dev_config):
         dev_config["routing"] = {"domain": "llm.example.com", "zone": "llm", "dns": "cloud-dns"}
-        assert only_problem(dev_config) == (
+        assert (
             "fleet.routing.dns",
             "cloud-dns needs gcp_project (the project of the managed zone); use route53 or set "
             "gcp_project",
+        ) in problems(dev_config)
+
+    def test_cloud_dns_is_refused_with_aws_regions(self, prod_config):
+        prod_config["routing"] = {"domain": "llm.example.com", "zone": "llm", "dns": "cloud-dns"}
+        assert only_problem(prod_config) == (
+            "fleet.routing.dns",
+            "cloud-dns health-checks IP addresses only, and the AWS regions' entries are load "
+            "balancers known by name: use route53 (the default with AWS regions)",
         )
+
+    def test_cloud_dns_serves_gcp_only_fleets(self, prod_config):
+        prod_config["regions"] = prod_config["regions"][2:]
+        prod_config["routing"] = {"domain": "llm.example.com", "zone": "llm", "dns": "cloud-dns"}
+        assert parse_fleet(prod_config).dns == "cloud-dns"
+
+    def test_each_region_answers_on_its_own_name_and_the_global_one(self, prod_config):
+        prod_config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABC"}
+        routing = parse_fleet(prod_config).routing
+        assert routing.hostnames("us-west-2") == ["us-west-2.llm.example.com", "llm.example.com"]
+
+    def test_without_a_domain_there_are_no_public_names(self, dev_config):
+        fleet = parse_fleet(dev_config)
+        assert fleet.routed_regions() == []
+        with pytest.raises(ValueError, match=r"routing\.domain is not set"):
+            fleet.routing.regional_name("us-east-1")
 
 
 class TestServingLimits:

@@ -448,6 +448,22 @@ CASES: dict[str, Case] = {
         stack(edit(AWS_FLEET, {"routing": {"domain": "https://llm.example.com"}})),
         ["routing.domain: 'https://llm.example.com' is not allowed", "e.g. 'llm.example.com'"],
     ),
+    "routing domain without a zone": Case(
+        stack(edit(AWS_FLEET, {"routing": {"domain": "llm.example.com"}})),
+        [
+            "routing.zone: required with domain llm.example.com",
+            "name the existing Route 53 hosted zone ID or Cloud DNS managed zone",
+        ],
+    ),
+    "routing on cloud-dns with AWS regions": Case(
+        stack(
+            edit(
+                AWS_FLEET,
+                {"routing": {"domain": "llm.example.com", "zone": "llm", "dns": "cloud-dns"}},
+            )
+        ),
+        ["routing.dns: cloud-dns health-checks IP addresses only", "use route53"],
+    ),
     "maintenance start": Case(
         stack(edit(AWS_FLEET, {"regions.0.cluster.maintenance_window": {"start": "25:00"}})),
         ["maintenance_window.start: '25:00' is not allowed", "e.g. '02:00'"],

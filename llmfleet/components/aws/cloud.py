@@ -6,6 +6,8 @@ import pulumi
 
 from llmfleet.components.aws.api_key import AwsApiKey
 from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
+from llmfleet.components.aws.dns import Route53Zone
+from llmfleet.components.aws.gateway import AwsEdge
 from llmfleet.components.aws.monitoring import AwsAlerting, AwsManagedMetrics
 from llmfleet.components.aws.network import (
     AwsNetwork,
@@ -16,6 +18,8 @@ from llmfleet.components.aws.network import (
 from llmfleet.components.aws.storage import AwsModelStorage, AwsModelStorageArgs
 from llmfleet.components.contracts import (
     ApiKey,
+    DnsZone,
+    Edge,
     ManagedMetrics,
     Monitoring,
     RegionParts,
@@ -131,6 +135,14 @@ class AwsCloud:
             )
             found += alerting.alerts
         return Monitoring(alerts=found, channel=channel_description(fleet))
+
+    def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
+        return Route53Zone(name, fleet, opts)
+
+    def edge(
+        self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions
+    ) -> Edge:
+        return AwsEdge(name, fleet, zone, opts)
 
 
 def channel_description(fleet: FleetSpec) -> str:

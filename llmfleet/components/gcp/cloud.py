@@ -7,6 +7,8 @@ import pulumi
 
 from llmfleet.components.contracts import (
     ApiKey,
+    DnsZone,
+    Edge,
     ManagedMetrics,
     Monitoring,
     RegionParts,
@@ -15,6 +17,8 @@ from llmfleet.components.contracts import (
 )
 from llmfleet.components.gcp.api_key import GcpApiKey
 from llmfleet.components.gcp.cluster import GcpCluster, GcpClusterArgs
+from llmfleet.components.gcp.dns import CloudDnsZone
+from llmfleet.components.gcp.gateway import GcpEdge
 from llmfleet.components.gcp.metrics import GcpManagedMetrics
 from llmfleet.components.gcp.monitoring import GcpMonitoring
 from llmfleet.components.gcp.network import (
@@ -138,3 +142,11 @@ class GcpCloud:
         notify = fleet.observability.notify
         channel = f"{notify.kind} {notify.target}" if notify else "none (Cloud Monitoring only)"
         return Monitoring(alerts=monitoring.alerts, channel=channel)
+
+    def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
+        return CloudDnsZone(name, fleet, opts)
+
+    def edge(
+        self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions
+    ) -> Edge:
+        return GcpEdge(name, fleet, zone, opts)

@@ -497,6 +497,11 @@ class GcpCluster(GcpComponent):
                 gcs_fuse_csi_driver_config={"enabled": True},
             ),
             security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(mode="BASIC"),
+            # The GKE Gateway controller and the standard Gateway API CRDs: the regional entry
+            # (an in-place update of an existing cluster, never a replacement).
+            gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(
+                channel="CHANNEL_STANDARD"
+            ),
             resource_labels=fleet.labels(),
             deletion_protection=fleet.protect,
             opts=self._child(

@@ -49,6 +49,10 @@ MONITORING = "monitoring.googleapis.com"
 """GKE system metrics, managed Prometheus (DCGM, vLLM) and the queries KEDA makes."""
 LOGGING = "logging.googleapis.com"
 """GKE system and workload logs."""
+CERTIFICATE_MANAGER = "certificatemanager.googleapis.com"
+"""Certificates, DNS authorizations and certificate maps of the regional entries."""
+DNS = "dns.googleapis.com"
+"""Records in a Cloud DNS managed zone (``routing.dns: cloud-dns``)."""
 
 
 class GcpProjectApis(Component):

@@ -43,6 +43,9 @@ INTERCEPTOR_SERVICE = f"{HTTP_ADD_ON.name}-interceptor-proxy"
 """The interceptor's proxy Service (chart name + ``interceptor.proxy.service``)."""
 INTERCEPTOR_PORT = 8080
 """The interceptor's proxy port (chart default ``interceptor.proxy.port``)."""
+INTERCEPTOR_ADMIN_PORT = 9090
+"""The interceptor's admin port (chart default ``interceptor.admin.port``): ``/readyz`` is the
+readiness external load balancers check (503 while the interceptor drains)."""
 SCALER_ADDRESS = f"{HTTP_ADD_ON.name}-external-scaler.{KEDA_NAMESPACE}:9090"
 """The add-on's external scaler (chart name + ``scaler.service``, ``scaler.grpcPort``)."""
 INTERCEPTOR_POD_LABELS = {
@@ -101,6 +104,9 @@ class WakeUp:
     """Namespace of the interceptor Service (the route's backend needs a ReferenceGrant there)."""
     service: str = INTERCEPTOR_SERVICE
     port: int = INTERCEPTOR_PORT
+    health_port: int = INTERCEPTOR_ADMIN_PORT
+    """Where a load balancer in front of the interceptor checks it (``health_path``)."""
+    health_path: str = "/readyz"
     scaler_address: str = SCALER_ADDRESS
 
     def trigger(self, route: str) -> dict[str, Any]:

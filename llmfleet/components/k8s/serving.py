@@ -180,6 +180,9 @@ class ModelServer(pulumi.ComponentResource):
     """KEDA ScaledObject by served version."""
     interceptor_routes: dict[str, kubernetes.apiextensions.CustomResource]
     """The KEDA HTTP add-on's InterceptorRoute by served version (scale-to-zero entries)."""
+    reference_grants: list[kubernetes.apiextensions.CustomResource]
+    """ReferenceGrants letting the entry's HTTPRoute reach ``route_backends`` in other
+    namespaces (the interceptor's); the route waits for them."""
 
     def __init__(
         self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None
@@ -227,6 +230,7 @@ class ModelServer(pulumi.ComponentResource):
             self.workloads[version] = self._workload(version)
             self.services[version] = self._service(version)
             self.disruption_budgets[version] = self._disruption_budget(version)
+        self.reference_grants = []
         self.interceptor_routes = (
             self._interceptor_routes(self._wake_up) if self._wake_up is not None else {}
         )
@@ -320,6 +324,14 @@ class ModelServer(pulumi.ComponentResource):
             }
             for version, weight in weights.items()
         ]
+
+    def route_health(self) -> tuple[int, str]:
+        """Pod port and path the gateway's load balancer checks ``route_backends`` on: vLLM's
+        /health, or for a scale-to-zero entry the interceptor's readiness on its admin port
+        (the proxy port answers only routed requests)."""
+        if self._wake_up is not None:
+            return self._wake_up.health_port, self._wake_up.health_path
+        return PORT, "/health"
 
     def route_filters(self) -> list[dict[str, Any]]:
         """Gateway API filters the route rule must apply before these backends: none for the
@@ -656,7 +668,7 @@ class ModelServer(pulumi.ComponentResource):
         the version's Service, holding them through a cold start; plus the ReferenceGrant that
         lets the entry's HTTPRoute use the interceptor Service in the add-on's namespace."""
         namespace = self._args.serving.name
-        kubernetes.apiextensions.CustomResource(
+        grant = kubernetes.apiextensions.CustomResource(
             f"{self._name}-interceptor-grant",
             api_version="gateway.networking.k8s.io/v1beta1",
             kind="ReferenceGrant",
@@ -677,6 +689,7 @@ class ModelServer(pulumi.ComponentResource):
             },
             opts=self._child(depends_on=list(wake_up.ready)),
         )
+        self.reference_grants.append(grant)
         routes = {}
         for version in self._args.serving.versions():
             name = self.workload_name(version)

@@ -15,6 +15,7 @@ from tests.conftest import REPO
 
 SERVICE = "gcp:projects/service:Service"
 APIS = "llmfleet:gcp:ProjectApis"
+GCP_ENTRY = "llmfleet:gcp:RegionalEntry"
 
 API_OF_TYPE = {
     "gcp:compute/": "compute.googleapis.com",
@@ -88,7 +89,9 @@ def test_the_stack_enables_exactly_the_apis_its_resources_use_once_and_never_dis
     enabled = [s.inputs["service"] for s in services]
     assert len(enabled) == len(set(enabled))
     assert used <= set(enabled)
-    assert set(enabled) == CLUSTER_APIS | {
+    # A GCP regional entry (hybrid has routing) adds Certificate Manager.
+    entry = {"certificatemanager.googleapis.com"} if stack.of_type(GCP_ENTRY) else set()
+    assert set(enabled) == CLUSTER_APIS | entry | {
         "iamcredentials.googleapis.com",
         "secretmanager.googleapis.com",
         "storage.googleapis.com",
