@@ -189,7 +189,7 @@ def test_serving_shows_model_version_canary_and_replicas_on_its_pool(diagrams):
 
 
 def test_no_endpoint_without_a_domain(diagrams):
-    assert "endpoint" not in diagrams["hybrid"]
+    assert "endpoint" not in diagrams["prod-gcp"]
 
 
 @pytest.fixture(scope="module")
