@@ -151,7 +151,8 @@ def serving(plan: Plan) -> Table:
             entry.version,
             ", ".join(r.region for r in regions),
             pool.name,
-            f"{entry.idle_replicas}-{entry.max_replicas}",
+            f"{entry.idle_replicas}-{entry.max_replicas}"
+            + (f" ({entry.on_demand_replicas} on-demand)" if entry.on_demand_replicas else ""),
             f"{entry.accelerators_per_replica(pool)} x {pool.accelerator}",
             f"{margin:.1f} GiB",
             canary,

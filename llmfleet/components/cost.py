@@ -22,7 +22,11 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmfleet.components import catalog
-from llmfleet.components.k8s.scheduling import POOL_LABEL, accelerator_resource
+from llmfleet.components.k8s.scheduling import (
+    KARPENTER_CAPACITY_TYPE,
+    POOL_LABEL,
+    accelerator_resource,
+)
 
 if TYPE_CHECKING:
     from llmfleet.components.spec import FleetSpec, ModelSpec
@@ -108,6 +112,9 @@ class Usage:
     """(cloud, region) of every region holding a copy of every model version."""
     serving_nodes: Mapping[tuple[str, str], int] = field(default_factory=dict)
     """(region, pool) -> nodes that serving ``min_replicas`` keep up."""
+    on_demand_nodes: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """(region, pool) -> of those, the nodes of ``on_demand_replicas`` on a spot pool: they
+    always run, at the on-demand price."""
 
     @property
     def model_gb(self) -> float:
@@ -279,14 +286,25 @@ def usage_of(spec: FleetSpec, assumptions: Assumptions | None = None) -> Usage:
     models = tuple(model_version(m, assumptions) for m in spec.models)
     storage = tuple((r.cloud, r.region) for r in spec.storage_regions())
     floors: dict[tuple[str, str], int] = defaultdict(int)
+    on_demand: dict[tuple[str, str], int] = defaultdict(int)
     for serving in spec.serving:
         for region in spec.serving_regions(serving):
             pool = next(p for p in region.cluster.gpu_pools if p.name == serving.pool)
             per_node = region.instance_type_for(pool).accelerator_count
             replicas_per_node = max(1, per_node // (serving.tensor_parallel_size or per_node))
-            nodes = math.ceil(serving.idle_replicas / replicas_per_node)
+            # On-demand replicas do not share nodes with the spot ones: count them apart.
+            pinned = serving.on_demand_replicas if pool.capacity == "spot" else 0
+            pinned_nodes = math.ceil(pinned / replicas_per_node)
+            nodes = pinned_nodes + math.ceil((serving.idle_replicas - pinned) / replicas_per_node)
             floors[(region.region, serving.pool)] += nodes
-    return Usage(models=models, storage_regions=storage, serving_nodes=dict(floors))
+            if pinned_nodes:
+                on_demand[(region.region, serving.pool)] += pinned_nodes
+    return Usage(
+        models=models,
+        storage_regions=storage,
+        serving_nodes=dict(floors),
+        on_demand_nodes=dict(on_demand),
+    )
 
 
 # --- pricing resources --------------------------------------------------------------------
@@ -310,6 +328,11 @@ class _Context:
         if self.usage is None or pool is None:
             return 0
         return self.usage.serving_nodes.get((region, pool), 0)
+
+    def on_demand_floor(self, region: str, pool: str | None) -> int:
+        if self.usage is None or pool is None:
+            return 0
+        return self.usage.on_demand_nodes.get((region, pool), 0)
 
 
 Priced = Iterator[Line | Unpriced]
@@ -451,12 +474,14 @@ def _nodes(
     kind = ACCELERATOR_NODES if node.accelerators else SYSTEM_NODES
     floor = min(max(min_nodes, ctx.floor(region, pool)), max_nodes)
     on_spot = spot and node.spot is not None
+    # Nodes of on-demand replicas in a spot pool run at any scale, at the on-demand price.
+    pinned = min(ctx.on_demand_floor(region, pool), floor) if on_spot else 0
     yield Line(
         region=region,
         kind=kind,
         item=f"{label}: {node.name}" + (" spot" if on_spot else " on-demand"),
-        count_min=floor,
-        count_max=max_nodes,
+        count_min=floor - pinned,
+        count_max=max_nodes - pinned,
         count_unit="node",
         unit_usd=node.spot if on_spot else node.on_demand,
         per="hour",
@@ -469,6 +494,24 @@ def _nodes(
         accelerators_per_unit=node.accelerators,
         hours=ctx.assumptions.hours_per_month,
     )
+    if pinned:
+        yield Line(
+            region=region,
+            kind=kind,
+            item=f"{label}: {node.name} on-demand (on_demand_replicas)",
+            count_min=pinned,
+            count_max=pinned,
+            count_unit="node",
+            unit_usd=node.on_demand,
+            per="hour",
+            source=node.source,
+            date=node.date,
+            capacity="on-demand",
+            resource=r.urn,
+            instance_type=node.name,
+            accelerators_per_unit=node.accelerators,
+            hours=ctx.assumptions.hours_per_month,
+        )
 
 
 def _disks(
@@ -476,12 +519,15 @@ def _disks(
     ctx: _Context,
     cloud: str,
     disk: tuple[float | None, str | None],
-    nodes: Line | Unpriced | None,
+    lines: list[Line | Unpriced],
     pool: str,
 ) -> Priced:
-    """Each node's boot disk (size GB, volume type), as many as the pool's nodes."""
-    if not isinstance(nodes, Line):
+    """Each node's boot disk (size GB, volume type), as many as the pool's nodes (``lines``:
+    its node lines, spot and on-demand)."""
+    node_lines = [line for line in lines if isinstance(line, Line)]
+    if not node_lines:
         return
+    nodes = node_lines[0]
     gb, volume_type = disk
     size = f"{gb:g}" if gb is not None else "?"
     item = f"pool {pool}: {size} GB {volume_type} disk per node"
@@ -493,7 +539,8 @@ def _disks(
         reason = "disk size unknown" if gb is None else f"no catalog price for {volume_type}"
         yield Unpriced(nodes.region, NODE_DISKS, item, reason, r.urn)
         return
-    count_min, count_max = nodes.count_min * gb, nodes.count_max * gb
+    count_min = sum(line.count_min for line in node_lines) * gb
+    count_max = sum(line.count_max for line in node_lines) * gb
     yield _line(nodes.region, NODE_DISKS, item, price, count_min, count_max, "GB", r.urn, ctx)
 
 
@@ -529,7 +576,7 @@ def _eks_node_group(r: Resource, ctx: _Context) -> Priced:
         disk = _ebs(template.inputs.get("blockDeviceMappings"))
     else:
         disk = (_number(p.get("diskSize", 20)), "gp3")  # EKS's default without a template
-    yield from _disks(r, ctx, "aws", disk, next(iter(lines), None), pool)
+    yield from _disks(r, ctx, "aws", disk, lines, pool)
 
 
 def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
@@ -567,7 +614,7 @@ def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
             ctx,
             "aws",
             names,
-            spot="spot" in requirements.get("karpenter.sh/capacity-type", ["on-demand"]),
+            spot="spot" in requirements.get(KARPENTER_CAPACITY_TYPE, ["on-demand"]),
             min_nodes=0,
             max_nodes=max_nodes,
             pool=pool,
@@ -587,7 +634,7 @@ def _karpenter_node_pool(r: Resource, ctx: _Context) -> Priced:
         None,
     )
     mappings = _get(node_class.inputs, "spec", "blockDeviceMappings") if node_class else None
-    yield from _disks(r, ctx, "aws", _ebs(mappings), next(iter(lines), None), pool)
+    yield from _disks(r, ctx, "aws", _ebs(mappings), lines, pool)
 
 
 def _gke_node_pool(r: Resource, ctx: _Context) -> Priced:
@@ -619,7 +666,7 @@ def _gke_node_pool(r: Resource, ctx: _Context) -> Priced:
     )
     yield from lines
     disk = (_number(config.get("diskSizeGb", 100)), config.get("diskType", "pd-balanced"))
-    yield from _disks(r, ctx, "gcp", disk, next(iter(lines), None), pool)
+    yield from _disks(r, ctx, "gcp", disk, lines, pool)
 
 
 def _eks_cluster(r: Resource, ctx: _Context) -> Priced:

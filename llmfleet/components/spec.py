@@ -483,6 +483,14 @@ class RegionSpec(_Spec):
             return 1
         return max(1, _chips(pool.tpu_topology) // self.instance_type_for(pool).accelerator_count)
 
+    def has_on_demand_capacity(self, pool: GpuPoolSpec) -> bool:
+        """Whether pods pinned to on-demand nodes can get them in ``pool``: any pool that is not
+        spot, or an AWS spot pool falling back to on-demand (one Karpenter NodePool allows
+        both). A GKE spot node pool has spot nodes only."""
+        if pool.capacity != "spot":
+            return True
+        return self.cloud == "aws" and pool.on_demand_fallback
+
     def pool_nodes(self, pool: GpuPoolSpec) -> tuple[int, int]:
         """The pool's (min, max) nodes: a multi-host TPU slice is provisioned whole, so it
         always has its hosts; every other pool scales between min_nodes and max_nodes."""
@@ -935,6 +943,12 @@ class ServingSpec(_Spec):
     one sequence of this length."""
     canary: CanarySpec | None = None
     """A second version taking ``weight`` percent of the requests; none: stable only."""
+    on_demand_replicas: int = Field(default=0, ge=0, le=MAX_REPLICAS)
+    """Replicas per region kept on on-demand nodes while the rest run on spot, so a wave of
+    spot reclaims never takes the entry down. They always run: part of ``min_replicas`` (at
+    most that) and of ``max_replicas``. On a pool that is not spot every replica is on-demand
+    capacity already. A spot pool needs on-demand capacity for them: on AWS
+    ``on_demand_fallback`` (the default); a GKE spot node pool has none. Default 0."""
 
     @field_validator("tensor_parallel_size")
     @classmethod
@@ -979,6 +993,24 @@ class ServingSpec(_Spec):
         if self.canary is not None and self.canary.version == self.version:
             raise RuleViolation(
                 ("canary", "version"), f"'{self.version}' is already the stable version"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _on_demand_within_replicas(self) -> ServingSpec:
+        pinned = self.on_demand_replicas
+        if pinned and pinned >= self.max_replicas:
+            raise RuleViolation(
+                ("on_demand_replicas",),
+                f"{pinned} is not below max_replicas {self.max_replicas}: no replica would run "
+                "on spot; lower on_demand_replicas, raise max_replicas or serve from an "
+                "on-demand pool",
+            )
+        if pinned > self.min_replicas:
+            raise RuleViolation(
+                ("on_demand_replicas",),
+                f"{pinned} is above min_replicas {self.min_replicas}: on-demand replicas always "
+                "run; lower on_demand_replicas or raise min_replicas",
             )
         return self
 
@@ -1503,12 +1535,33 @@ class FleetSpec(_Spec):
                     _not_one_of(problem, serving.pool, pools) if pools else problem,
                 )
             for region in self.serving_regions(serving):
+                yield from self._on_demand_capacity(i, serving, region)
                 if stored is not None and region.region not in stored:
                     yield RuleViolation(
                         ("serving", i, "regions"),
                         f"{region.region} holds no model copy (storage.replicas); serving "
                         "there would read weights across regions",
                     )
+
+    def _on_demand_capacity(
+        self, i: int, serving: ServingSpec, region: RegionSpec
+    ) -> Iterator[RuleViolation]:
+        if not serving.on_demand_replicas:
+            return
+        pool = self.serving_pool(serving, region)
+        if region.has_on_demand_capacity(pool):
+            return
+        fix = (
+            "set on_demand_fallback: true on the pool"
+            if region.cloud == "aws"
+            else "serve from an on-demand pool (a GKE spot node pool has spot nodes only)"
+        )
+        yield RuleViolation(
+            ("serving", i, "on_demand_replicas"),
+            f"{serving.on_demand_replicas} on-demand replicas, but pool '{pool.name}' in "
+            f"{region.region} has no on-demand capacity (spot only); {fix}, or set "
+            "on_demand_replicas: 0",
+        )
 
     def model(self, name: str, version: str) -> ModelSpec:
         """The listed model ``name`` at ``version``."""

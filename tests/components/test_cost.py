@@ -968,3 +968,41 @@ class TestMonitoring:
                 "conditions and time series returned per month",
             ),
         }
+
+
+class TestOnDemandReplicas:
+    SPOT_L4 = [{"name": "aa", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 8, "spot": True}]
+
+    def test_on_demand_replicas_keep_their_own_nodes(self):
+        serving = {"pool": "aa", "min_replicas": 3, "on_demand_replicas": 2}
+        usage = cost.usage_of(parse_fleet(fleet_serving(self.SPOT_L4, serving)))
+        assert usage.serving_nodes == {("us-east-1", "aa"): 3}
+        assert usage.on_demand_nodes == {("us-east-1", "aa"): 2}
+
+    def test_not_counted_apart_on_an_on_demand_pool(self):
+        pools = [{**self.SPOT_L4[0], "spot": False}]
+        serving = {"pool": "aa", "min_replicas": 3, "on_demand_replicas": 2}
+        usage = cost.usage_of(parse_fleet(fleet_serving(pools, serving)))
+        assert usage.on_demand_nodes == {}
+
+    def test_priced_at_on_demand_at_every_scale(self):
+        pool = res(
+            "kubernetes:karpenter.sh/v1:NodePool",
+            "l4",
+            karpenter_pool(
+                {"nvidia.com/gpu": 8},
+                {
+                    "key": "karpenter.sh/capacity-type",
+                    "operator": "In",
+                    "values": ["spot", "on-demand"],
+                },
+                name="aa",
+            ),
+        )
+        usage = Usage(
+            serving_nodes={("us-east-1", "aa"): 3}, on_demand_nodes={("us-east-1", "aa"): 2}
+        )
+        lines = priced(pool, usage=usage)
+        # g6.xlarge in us-east-1: $0.4129/h spot, $0.8048/h on-demand (catalog).
+        assert lines["pool aa: g6.xlarge spot"][2:5] == (1, 6, 0.4129)
+        assert lines["pool aa: g6.xlarge on-demand (on_demand_replicas)"][2:5] == (2, 2, 0.8048)

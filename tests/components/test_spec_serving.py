@@ -236,6 +236,68 @@ class TestScaleToZero:
         assert parse_fleet(config).serving[0].scale_to_zero
 
 
+class TestOnDemandReplicas:
+    SPOT = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 4, "spot": True}
+
+    def test_default_is_none(self, dev_config):
+        assert parse_fleet(serving_fleet(dev_config, chat())).serving[0].on_demand_replicas == 0
+
+    def test_aws_spot_pool_falls_back_to_on_demand(self, dev_config):
+        config = serving_fleet(
+            dev_config,
+            chat(min_replicas=2, max_replicas=4, on_demand_replicas=1),
+            pools=[self.SPOT],
+        )
+        assert parse_fleet(config).serving[0].on_demand_replicas == 1
+
+    def test_aws_spot_pool_without_fallback_is_refused(self, dev_config):
+        pool = {**self.SPOT, "on_demand_fallback": False}
+        config = serving_fleet(
+            dev_config, chat(min_replicas=2, max_replicas=4, on_demand_replicas=1), pools=[pool]
+        )
+        assert only_problem(config) == (
+            "fleet.serving[0].on_demand_replicas",
+            "1 on-demand replicas, but pool 'l4' in us-east-1 has no on-demand capacity (spot "
+            "only); set on_demand_fallback: true on the pool, or set on_demand_replicas: 0",
+        )
+
+    def test_gke_spot_pool_is_refused(self, prod_config):
+        prod_config["regions"] = prod_config["regions"][2:3]
+        prod_config["regions"][0]["cluster"] = {"gpu_pools": [self.SPOT]}
+        prod_config["models"] = [LLAMA_8B]
+        prod_config["serving"] = [chat(min_replicas=2, max_replicas=4, on_demand_replicas=1)]
+        assert only_problem(prod_config) == (
+            "fleet.serving[0].on_demand_replicas",
+            "1 on-demand replicas, but pool 'l4' in us-central1 has no on-demand capacity (spot "
+            "only); serve from an on-demand pool (a GKE spot node pool has spot nodes only), or "
+            "set on_demand_replicas: 0",
+        )
+
+    def test_above_min_replicas_is_refused(self, dev_config):
+        config = serving_fleet(
+            dev_config,
+            chat(min_replicas=1, max_replicas=4, on_demand_replicas=2),
+            pools=[self.SPOT],
+        )
+        assert only_problem(config) == (
+            "fleet.serving[0].on_demand_replicas",
+            "2 is above min_replicas 1: on-demand replicas always run; lower on_demand_replicas or "
+            "raise min_replicas",
+        )
+
+    def test_all_replicas_on_demand_is_refused(self, dev_config):
+        config = serving_fleet(
+            dev_config,
+            chat(min_replicas=3, max_replicas=3, on_demand_replicas=3),
+            pools=[self.SPOT],
+        )
+        assert only_problem(config) == (
+            "fleet.serving[0].on_demand_replicas",
+            "3 is not below max_replicas 3: no replica would run on spot; lower "
+            "on_demand_replicas, raise max_replicas or serve from an on-demand pool",
+        )
+
+
 class TestRouting:
     def test_domain_without_zone_is_refused(self, dev_config):
         dev_config["routing"] = {"domain": "llm.example.com"}

@@ -34,6 +34,7 @@ from llmfleet.components.aws.component import AwsComponent
 from llmfleet.components.k8s.helm import HelmChart, helm_release
 from llmfleet.components.k8s.nvidia import install_nvidia_node_agents
 from llmfleet.components.k8s.scheduling import (
+    KARPENTER_CAPACITY_TYPE,
     SYSTEM_POOL,
     accelerator_resource,
     accelerator_taint,
@@ -192,7 +193,7 @@ def node_requirements(
     physical zones in every account; zone IDs do not)."""
     requirements = [
         _requirement("node.kubernetes.io/instance-type", [instance.name]),
-        _requirement("karpenter.sh/capacity-type", capacity_types(pool)),
+        _requirement(KARPENTER_CAPACITY_TYPE, capacity_types(pool)),
         _requirement("topology.kubernetes.io/zone", list(region.zone_names)),
     ]
     offered = instance.zones_in(region.region)

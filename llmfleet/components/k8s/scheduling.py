@@ -17,6 +17,15 @@ ACCELERATOR_LABEL = "llmfleet.io/accelerator"
 SYSTEM_POOL = "system"
 """Pool of every cluster's always-on add-on nodes; reserved as a pool name."""
 
+KARPENTER_CAPACITY_TYPE = "karpenter.sh/capacity-type"
+"""Label Karpenter puts on every node it launches (``spot``, ``on-demand``, ``reserved``); also
+the NodePool requirement choosing them (EKS)."""
+GKE_SPOT = "cloud.google.com/gke-spot"
+"""Label GKE puts on spot VMs (``"true"``); other nodes lack it."""
+SPOT_NODE_LABELS = {KARPENTER_CAPACITY_TYPE: "spot", GKE_SPOT: "true"}
+"""How each cloud marks a spot node. The clouds set these themselves; llmfleet only reads
+them, to keep on-demand replicas off spot nodes."""
+
 AcceleratorKind = Literal["gpu", "tpu"]
 
 ACCELERATOR_RESOURCES: dict[AcceleratorKind, str] = {
@@ -65,19 +74,23 @@ def pool_node_selector(pool: str) -> dict[str, str]:
     return {POOL_LABEL: pool}
 
 
-def pool_affinity(pool: str, accelerator: str) -> dict[str, Any]:
-    """Required node affinity for a pool's nodes carrying ``accelerator``."""
+def pool_affinity(pool: str, accelerator: str, *, on_demand: bool = False) -> dict[str, Any]:
+    """Required node affinity for a pool's nodes carrying ``accelerator``; with ``on_demand``,
+    only those no cloud marks as spot (``NotIn`` also matches nodes without the label, so one
+    term serves EKS and GKE)."""
+    expressions = [
+        {"key": POOL_LABEL, "operator": "In", "values": [pool]},
+        {"key": ACCELERATOR_LABEL, "operator": "In", "values": [accelerator]},
+    ]
+    if on_demand:
+        expressions += [
+            {"key": key, "operator": "NotIn", "values": [value]}
+            for key, value in SPOT_NODE_LABELS.items()
+        ]
     return {
         "nodeAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [
-                    {
-                        "matchExpressions": [
-                            {"key": POOL_LABEL, "operator": "In", "values": [pool]},
-                            {"key": ACCELERATOR_LABEL, "operator": "In", "values": [accelerator]},
-                        ]
-                    }
-                ]
+                "nodeSelectorTerms": [{"matchExpressions": expressions}]
             }
         }
     }

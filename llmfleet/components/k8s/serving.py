@@ -7,6 +7,11 @@ and a ClusterIP Service the region's route splits traffic over. Around them: the
 bucket access to, a PodDisruptionBudget per version and a NetworkPolicy that admits only the
 gateway and the metrics scraper.
 
+On a spot pool, ``on_demand_replicas`` of each version run in a second, fixed-size workload
+pinned to on-demand nodes (``<version>-on-demand``, the same pods to the Service, the budget
+and the spread); the autoscaled workload runs the rest on spot. Their selectors overlap, which
+is safe: each ReplicaSet owns its pods by controller reference.
+
 An entry with ``min_replicas: 0`` on a cluster running the KEDA HTTP add-on scales to zero:
 its route goes to the add-on's interceptor (which holds requests while the first replica
 starts) and an InterceptorRoute per version tells the interceptor where to send them.
@@ -101,6 +106,9 @@ GRACE_SECONDS = 180
 """Termination grace: the drain plus time for in-flight generations to finish (uvicorn stops
 accepting on SIGTERM and completes open requests)."""
 
+ON_DEMAND_LABEL = "llmfleet.io/on-demand"
+"""Pod label of the replicas pinned to on-demand nodes: their workload's selector adds it."""
+
 HOST_SHARE = 0.8
 """Share of a node's CPU and memory the serving pods of a node request; the rest is left to
 the kubelet, system daemons and the device plugin."""
@@ -169,7 +177,10 @@ class ModelServer(pulumi.ComponentResource):
     namespace: kubernetes.core.v1.Namespace
     service_account: kubernetes.core.v1.ServiceAccount
     workloads: dict[str, pulumi.CustomResource]
-    """Deployment or LeaderWorkerSet by served version."""
+    """Deployment or LeaderWorkerSet by served version (on a spot pool: its spot replicas)."""
+    on_demand_workloads: dict[str, pulumi.CustomResource]
+    """By served version, the fixed workload of its on-demand replicas (spot pools with
+    ``on_demand_replicas``)."""
     services: dict[str, kubernetes.core.v1.Service]
     """ClusterIP Service by served version (the route's backends)."""
     disruption_budgets: dict[str, kubernetes.policy.v1.PodDisruptionBudget]
@@ -195,6 +206,9 @@ class ModelServer(pulumi.ComponentResource):
             args.wake_up if serving.min_replicas == 0 and args.metrics is not None else None
         )
         """The HTTP add-on this entry scales to zero on, if it does."""
+        self._on_demand = serving.on_demand_replicas if args.pool.capacity == "spot" else 0
+        """Replicas per version pinned to on-demand nodes (none where the pool is not spot:
+        every replica is on-demand capacity there already)."""
         self.kind = catalog.accelerator(args.pool.accelerator).kind
         self.namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
@@ -224,10 +238,13 @@ class ModelServer(pulumi.ComponentResource):
             self._child(depends_on=[self.namespace, *args.after]),
         )
         self.workloads = {}
+        self.on_demand_workloads = {}
         self.services = {}
         self.disruption_budgets = {}
         for version in serving.versions():
             self.workloads[version] = self._workload(version)
+            if self._on_demand:
+                self.on_demand_workloads[version] = self._workload(version, on_demand=True)
             self.services[version] = self._service(version)
             self.disruption_budgets[version] = self._disruption_budget(version)
         self.reference_grants = []
@@ -474,7 +491,9 @@ class ModelServer(pulumi.ComponentResource):
             }
         return container
 
-    def _pod_spec(self, version: str, container: dict[str, Any]) -> dict[str, Any]:
+    def _pod_spec(
+        self, version: str, container: dict[str, Any], *, on_demand: bool
+    ) -> dict[str, Any]:
         pool = self._args.pool
         return {
             "serviceAccountName": MODEL_READER,
@@ -488,7 +507,7 @@ class ModelServer(pulumi.ComponentResource):
                 "fsGroup": 1000,
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
-            "affinity": scheduling.pool_affinity(pool.name, pool.accelerator),
+            "affinity": scheduling.pool_affinity(pool.name, pool.accelerator, on_demand=on_demand),
             "tolerations": [scheduling.accelerator_toleration(self.kind)],
             "topologySpreadConstraints": [
                 {
@@ -511,8 +530,12 @@ class ModelServer(pulumi.ComponentResource):
             ],
         }
 
-    def _pod_template(self, version: str, *, serve: bool = True) -> dict[str, Any]:
+    def _pod_template(
+        self, version: str, *, serve: bool = True, on_demand: bool = False
+    ) -> dict[str, Any]:
         labels = {**self._labels(), **self._selector(version)}
+        if on_demand:
+            labels[ON_DEMAND_LABEL] = "true"
         annotations = {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": str(PORT),
@@ -521,56 +544,70 @@ class ModelServer(pulumi.ComponentResource):
         container = self._container(version, serve=serve)
         return {
             "metadata": {"labels": labels, "annotations": annotations},
-            "spec": self._pod_spec(version, container),
+            "spec": self._pod_spec(version, container, on_demand=on_demand),
         }
 
     # --- workloads ----------------------------------------------------------------------
 
-    def _workload(self, version: str) -> pulumi.CustomResource:
-        serving = self._args.serving
-        opts = self._child(
-            depends_on=[
-                self.namespace,
-                self.service_account,
-                self.api_key,
-                *self._args.reader_grants,
-                *self._args.after,
-            ],
+    def _workload(self, version: str, *, on_demand: bool = False) -> pulumi.CustomResource:
+        """The version's autoscaled workload or, with ``on_demand``, the fixed one of its
+        on-demand replicas."""
+        depends_on = [
+            self.namespace,
+            self.service_account,
+            self.api_key,
+            *self._args.reader_grants,
+            *self._args.after,
+        ]
+        suffix = "-on-demand" if on_demand else ""
+        if on_demand:
+            opts = self._child(depends_on=depends_on)
+            replicas = self._on_demand
+        else:
             # The autoscaler owns the replica count once the workload exists.
-            ignore_changes=["spec.replicas"],
-        )
-        name = self.workload_name(version)
+            opts = self._child(depends_on=depends_on, ignore_changes=["spec.replicas"])
+            elastic_min = self._args.serving.min_replicas - self._on_demand
+            # Start one replica unless on-demand ones already serve.
+            replicas = max(elastic_min, 0 if self._on_demand else 1)
+        name = self.workload_name(version) + suffix
+        resource = f"{self._name}-{kubernetes_name(version)}{suffix}"
+        metadata = self._metadata(name, version)
+        if on_demand:
+            metadata["labels"][ON_DEMAND_LABEL] = "true"
         if self.multi_node:
             return kubernetes.apiextensions.CustomResource(
-                f"{self._name}-{kubernetes_name(version)}",
+                resource,
                 api_version="leaderworkerset.x-k8s.io/v1",
                 kind="LeaderWorkerSet",
-                metadata=self._metadata(name, version),
-                spec=self._leader_worker_spec(version),
+                metadata=metadata,
+                spec=self._leader_worker_spec(version, replicas, on_demand=on_demand),
                 opts=opts,
             )
+        selector = self._selector(version) | ({ON_DEMAND_LABEL: "true"} if on_demand else {})
         return kubernetes.apps.v1.Deployment(
-            f"{self._name}-{kubernetes_name(version)}",
-            metadata=self._metadata(name, version),
+            resource,
+            metadata=metadata,
             spec={
-                "replicas": max(1, serving.min_replicas),
-                "selector": {"matchLabels": self._selector(version)},
+                "replicas": replicas,
+                "selector": {"matchLabels": selector},
                 # A new pod must be ready before an old one goes: capacity never dips.
                 "strategy": {
                     "type": "RollingUpdate",
                     "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
                 },
                 "progressDeadlineSeconds": startup_budget_seconds(self._args.models[version]) + 300,
-                "template": self._pod_template(version),
+                "template": self._pod_template(version, on_demand=on_demand),
             },
             opts=opts,
         )
 
-    def _leader_worker_spec(self, version: str) -> dict[str, Any]:
+    def _leader_worker_spec(
+        self, version: str, replicas: int, *, on_demand: bool
+    ) -> dict[str, Any]:
         """Leader and workers of one replica: vLLM over Ray, tensor parallel inside each node
         and pipeline parallel across the ``nodes_per_replica`` nodes."""
         serving = self._args.serving
-        leader = self._pod_template(version)
+        leader = self._pod_template(version, on_demand=on_demand)
         leader_container = leader["spec"]["containers"][0]
         leader_container["command"] = ["/bin/sh", "-c"]
         leader_container["args"] = [
@@ -584,14 +621,14 @@ class ModelServer(pulumi.ComponentResource):
                 )
             )
         ]
-        worker = self._pod_template(version, serve=False)
+        worker = self._pod_template(version, serve=False, on_demand=on_demand)
         worker_container = worker["spec"]["containers"][0]
         worker_container["command"] = ["/bin/sh", "-c"]
         worker_container["args"] = [
             "exec ray start --address=$(LWS_LEADER_ADDRESS):6379 --block",
         ]
         return {
-            "replicas": max(1, serving.min_replicas),
+            "replicas": replicas,
             "startupPolicy": "LeaderCreated",
             "rolloutStrategy": {
                 "type": "RollingUpdate",
@@ -763,13 +800,15 @@ class ModelServer(pulumi.ComponentResource):
             )
             route = self.interceptor_routes.get(version)
             wake_up = self._wake_up.trigger(name) if self._wake_up is not None else None
+            # The on-demand replicas are the fixed part; this scales the rest. Their queue
+            # depth (the queries select them too) wakes the spot part from zero.
             spec = autoscaling.scaled_object_spec(
                 target={"apiVersion": api_version, "kind": kind, "name": name},
-                min_replicas=args.serving.min_replicas,
-                max_replicas=args.serving.max_replicas,
+                min_replicas=args.serving.min_replicas - self._on_demand,
+                max_replicas=args.serving.max_replicas - self._on_demand,
                 startup_seconds=startup_budget_seconds(args.models[version]),
                 trigger_list=autoscaling.triggers(namespace, name, metrics, auth, wake_up),
-                wake_up=wake_up is not None,
+                wake_up=wake_up is not None or self._on_demand > 0,
             )
             waits = [workload, *after, *([route] if route is not None else [])]
             scaled[version] = kubernetes.apiextensions.CustomResource(

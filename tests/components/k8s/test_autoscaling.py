@@ -19,6 +19,7 @@ from llmfleet.manifests import manifest
 from llmfleet.plan import run_program
 from llmfleet.recorder import record
 from llmfleet.stackfile import find_project, load_stack
+from tests.components.k8s.test_serving import LWS as LWS_TYPE
 from tests.components.k8s.test_serving import config
 from tests.conftest import REPO, SCHEMAS
 from tests.k8s_schemas import validate_custom_resource
@@ -114,15 +115,28 @@ def test_cooldowns_fit_gpu_cold_starts(rec):
 def wake_up_problems(recording) -> list[str]:
     """Every ScaledObject with a zero minimum that no request could wake: it needs an
     ``external-push`` trigger to the HTTP add-on's scaler naming an InterceptorRoute of its
-    namespace on the same cluster."""
+    namespace on the same cluster, or always-running on-demand replicas of the same version
+    whose queue depth its queries read."""
     routes = {
         (r.provider, r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"])
         for r in recording.of_type(INTERCEPTOR_ROUTE)
+    }
+    always_on = {
+        (r.provider, r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"])
+        for type_ in ("kubernetes:apps/v1:Deployment", LWS_TYPE)
+        for r in recording.of_type(type_)
+        if r.inputs["spec"]["replicas"] >= 1
     }
     problems = []
     for resource in recording.of_type(SCALED_OBJECT):
         spec, metadata = resource.inputs["spec"], resource.inputs["metadata"]
         if spec["minReplicaCount"] != 0:
+            continue
+        on_demand = f"{spec['scaleTargetRef']['name']}-on-demand"
+        if (resource.provider, metadata["namespace"], on_demand) in always_on and any(
+            on_demand.removesuffix("-on-demand") in t["metadata"].get("query", "")
+            for t in spec["triggers"]
+        ):
             continue
         woken = [
             t

@@ -349,3 +349,84 @@ def test_route_backends_split_stable_and_canary_by_weight(servers):
 def test_without_a_canary_the_stable_version_takes_every_request(servers):
     (only,) = servers["chat-tpu"]["us-central1"].route_backends()
     assert (only["name"], only["weight"]) == ("chat-tpu-v1", 100)
+
+
+@pytest.fixture(scope="module")
+def on_demand_spec():
+    """chat on a spot L4 pool (AWS, on-demand fallback): one of its replicas on on-demand."""
+    fleet = copy.deepcopy(PROD_FLEET)
+    fleet["regions"] = fleet["regions"][:1]
+    fleet["regions"][0]["cluster"] = {"gpu_pools": [L4]}
+    fleet["models"] = MODELS[:1]
+    fleet["serving"] = [
+        {
+            "name": "chat",
+            "model": "llama-8b",
+            "version": "v1",
+            "pool": "l4",
+            "min_replicas": 1,
+            "max_replicas": 4,
+            "on_demand_replicas": 1,
+        }
+    ]
+    return parse_fleet(fleet)
+
+
+class TestOnDemandReplicas:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def rec(cls, on_demand_spec):
+        return record(lambda: Fleet(on_demand_spec.name, on_demand_spec))
+
+    def test_a_fixed_workload_on_on_demand_nodes(self, rec):
+        pinned = named(rec, DEPLOYMENT, "us-east-1", "chat-v1-on-demand")
+        assert pinned.inputs["spec"]["replicas"] == 1
+        assert pinned.inputs["spec"]["selector"]["matchLabels"] == {
+            "llmfleet.io/serving": "chat",
+            "llmfleet.io/version": "v1",
+            "llmfleet.io/on-demand": "true",
+        }
+        assert pod(pinned)["affinity"] == scheduling.pool_affinity(
+            "l4", "nvidia-l4", on_demand=True
+        )
+        (term,) = pod(pinned)["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]["nodeSelectorTerms"]
+        assert {"key": "karpenter.sh/capacity-type", "operator": "NotIn", "values": ["spot"]} in (
+            term["matchExpressions"]
+        )
+        assert {"key": "cloud.google.com/gke-spot", "operator": "NotIn", "values": ["true"]} in (
+            term["matchExpressions"]
+        )
+        # No autoscaler owns its count: Pulumi keeps it at on_demand_replicas.
+        assert "spec.replicas" not in pinned.ignore_changes
+
+    def test_the_rest_scale_on_spot_from_zero(self, rec):
+        elastic = named(rec, DEPLOYMENT, "us-east-1", "chat-v1")
+        assert elastic.inputs["spec"]["replicas"] == 0
+        assert pod(elastic)["affinity"] == scheduling.pool_affinity("l4", "nvidia-l4")
+        (scaled,) = [
+            r
+            for r in in_region(rec, "kubernetes:keda.sh/v1alpha1:ScaledObject", "us-east-1")
+            if r.inputs["metadata"]["name"] == "chat-v1"
+        ]
+        assert scaled.inputs["spec"]["minReplicaCount"] == 0
+        assert scaled.inputs["spec"]["maxReplicaCount"] == 3
+        # The on-demand pods' queue depth is what wakes the spot part: the query reads them.
+        queries = [t["metadata"]["query"] for t in scaled.inputs["spec"]["triggers"]]
+        assert all('pod=~"chat-v1-.*"' in q for q in queries)
+        assert not rec.of_type("kubernetes:http.keda.sh/v1beta1:InterceptorRoute")
+
+    def test_service_budget_and_spread_cover_both(self, rec):
+        pinned = named(rec, DEPLOYMENT, "us-east-1", "chat-v1-on-demand")
+        labels = pinned.inputs["spec"]["template"]["metadata"]["labels"]
+        service = named(rec, SERVICE, "us-east-1", "chat-v1").inputs["spec"]["selector"]
+        budget = named(rec, PDB, "us-east-1", "chat-v1").inputs["spec"]["selector"]
+        assert service.items() <= labels.items()
+        assert budget["matchLabels"].items() <= labels.items()
+
+    def test_valid_core_objects(self, rec, on_demand_spec):
+        version = on_demand_spec.regions[0].cluster.kubernetes_version
+        pinned = named(rec, DEPLOYMENT, "us-east-1", "chat-v1-on-demand")
+        body = json.loads(json.dumps(manifest(pinned)))
+        kubernetes_validate.validate(body, f"{version}.0", strict=True)
