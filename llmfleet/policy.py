@@ -43,14 +43,14 @@ def _options(resource: RecordedResource) -> PolicyResourceOptions:
 
 
 def _validation_args(
-    resource: RecordedResource, config: Mapping[str, Any]
+    resource: RecordedResource, options: PolicyResourceOptions, config: Mapping[str, Any]
 ) -> ResourceValidationArgs:
     return ResourceValidationArgs(
         resource_type=resource.type,
         props=resource.inputs,
         urn=resource.urn,
         name=resource.name,
-        opts=_options(resource),
+        opts=options,
         provider=None,
         config=config,
     )
@@ -121,6 +121,8 @@ def evaluate(
     pack_config, overlay = pack_config or {}, overlay or {}
     violations: list[dict[str, str]] = []
     stack = None
+    # Every resource rule sees every resource: its options are built once, not once per rule.
+    resources = [(r, _options(r)) for r in recording.custom()]
     for policy in policies:
         level = enforcement(policy, pack_config, default_level)
         if level == EnforcementLevel.DISABLED.value:
@@ -138,9 +140,9 @@ def evaluate(
             stack = stack if stack is not None else policy_resources(recording)
             policy.validate(StackValidationArgs(resources=stack, config=config), report)
             continue
-        for resource in recording.custom():
+        for resource, options in resources:
             policy.validate(
-                _validation_args(resource, config),
+                _validation_args(resource, options, config),
                 lambda message, urn=None, at=resource.urn: report(message, urn, at=at),
             )
     return violations

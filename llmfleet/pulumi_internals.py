@@ -11,9 +11,14 @@ and fails naming what changed, so an upgrade breaks a test, not a plan.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import resource as _resource
 from pulumi.runtime import rpc as _rpc
 from pulumi.runtime.proto import resource_pb2 as _resource_pb2
+from pulumi.runtime.proto import source_pb2 as _source_pb2
 from pulumi.runtime.settings import ROOT as _ROOT
 from pulumi.runtime.stack import run_pulumi_func as _run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
@@ -50,3 +55,24 @@ registration awaited before it returns (a coroutine)."""
 ROOT = _ROOT
 """The context variable holding the stack resource; cleared before each recording so one
 program's stack is not the next one's parent."""
+
+STACK_TRACE_OWNER = _resource
+"""The module whose ``_get_stack_trace()`` every registration calls for its source position."""
+StackTrace = _source_pb2.StackTrace
+"""What ``_get_stack_trace`` returns; empty, the registration carries no source position."""
+
+
+@contextmanager
+def without_source_positions() -> Iterator[None]:
+    """Registrations carry no stack trace or source position while inside.
+
+    The SDK extracts the whole Python stack, with each frame's source line, for every resource
+    it registers (for the engine's diagnostics); components nest deeply, so that walk is a good
+    part of a plan's time, and the recording monitor never reads it.
+    """
+    original = STACK_TRACE_OWNER._get_stack_trace
+    STACK_TRACE_OWNER._get_stack_trace = StackTrace
+    try:
+        yield
+    finally:
+        STACK_TRACE_OWNER._get_stack_trace = original

@@ -12,6 +12,7 @@ import inspect
 from importlib.metadata import version
 
 import pulumi
+import pytest
 
 from llmfleet import pulumi_internals as sdk
 from llmfleet.recorder import ProviderMocks
@@ -58,3 +59,18 @@ def test_program_runner_and_root_context():
     assert isinstance(sdk.ROOT, contextvars.ContextVar), f"pulumi {SDK}: settings.ROOT moved"
     sdk.ensure_event_loop()
     assert sdk.sync_await(asyncio.sleep(0, result=7)) == 7, f"pulumi {SDK}: _sync_await changed"
+
+
+def test_registrations_take_their_stack_trace_from_one_function():
+    get = getattr(sdk.STACK_TRACE_OWNER, "_get_stack_trace", None)
+    assert callable(get), f"pulumi {SDK}: resource._get_stack_trace is gone"
+    assert not inspect.signature(get).parameters, f"pulumi {SDK}: _get_stack_trace takes args"
+    assert isinstance(get(), sdk.StackTrace), f"pulumi {SDK}: _get_stack_trace returns {get()!r}"
+
+
+def test_without_source_positions_empties_stack_traces_and_restores_the_sdk():
+    original = sdk.STACK_TRACE_OWNER._get_stack_trace
+    with pytest.raises(RuntimeError), sdk.without_source_positions():
+        assert sdk.STACK_TRACE_OWNER._get_stack_trace() == sdk.StackTrace()
+        raise RuntimeError
+    assert sdk.STACK_TRACE_OWNER._get_stack_trace is original
