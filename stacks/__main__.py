@@ -35,6 +35,18 @@ def main() -> None:
     pulumi.export("kubeconfigs", {name: r.kubeconfig for name, r in fleet.regions.items()})
     pulumi.export("serving_model_uris", fleet.model_uris)
     pulumi.export("model_storage", fleet.storage_outputs())
+    if spec.routed_regions():
+        # The OpenAI base URL of each model is https://<domain>/<serving>/v1.
+        pulumi.export(
+            "public_endpoint",
+            {
+                "global": f"https://{spec.routing.domain}",
+                "regions": {
+                    r.region: f"https://{spec.routing.regional_name(r.region)}"
+                    for r in spec.routed_regions()
+                },
+            },
+        )
 
 
 main()

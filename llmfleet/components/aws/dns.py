@@ -44,29 +44,43 @@ FAILURE_THRESHOLD = 3
 STANDBY = "standby"
 """``standby.<domain>``: the failover policy's secondary with more than two regions."""
 
-NEAREST_AWS_REGION = {
-    "us-central1": "us-east-2",
-    "us-east1": "us-east-1",
-    "us-east4": "us-east-1",
-    "us-east5": "us-east-2",
-    "us-west1": "us-west-2",
-    "us-west4": "us-west-1",
-    "europe-west1": "eu-west-3",
-    "europe-west4": "eu-central-1",
-    "asia-northeast1": "ap-northeast-1",
-    "asia-southeast1": "ap-southeast-1",
+NEAREST_AWS_REGIONS = {
+    "us-central1": ("us-east-2", "us-east-1", "us-west-2"),
+    "us-east1": ("us-east-1", "us-east-2", "ca-central-1"),
+    "us-east4": ("us-east-1", "us-east-2", "ca-central-1"),
+    "us-east5": ("us-east-2", "us-east-1", "ca-central-1"),
+    "us-west1": ("us-west-2", "us-west-1", "us-east-2"),
+    "us-west4": ("us-west-1", "us-west-2", "us-east-2"),
+    "europe-west1": ("eu-west-3", "eu-central-1", "eu-west-2"),
+    "europe-west4": ("eu-central-1", "eu-west-2", "eu-west-3"),
+    "asia-northeast1": ("ap-northeast-1", "ap-northeast-3", "ap-northeast-2"),
+    "asia-southeast1": ("ap-southeast-1", "ap-southeast-3", "ap-south-1"),
 }
-"""Route 53 measures latency from AWS regions only: a GCP region's records use the AWS region
-nearest to it (by location: Iowa -> Ohio, Oregon -> Oregon, Belgium -> Paris, ...)."""
+"""Route 53 measures latency from AWS regions only: a GCP region's record uses the AWS region
+nearest to it by location (Iowa -> Ohio, Oregon -> Oregon, Belgium -> Paris, ...), or the next
+one when another of the fleet's regions already takes it (one latency record per AWS region
+and name)."""
 
 
-def latency_region(cloud: str, region: str) -> str:
-    """The AWS region Route 53 measures a region's latency from."""
-    if cloud == "aws":
-        return region
-    if region not in NEAREST_AWS_REGION:
-        raise ValueError(f"no nearest AWS region known for {cloud} region {region}")
-    return NEAREST_AWS_REGION[region]
+def latency_regions(regions: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The AWS region Route 53 measures each ``(cloud, region)``'s latency from: an AWS region
+    its own, a GCP region the nearest one no other region of the set takes."""
+    taken = {region for cloud, region in regions if cloud == "aws"}
+    chosen = {region: region for region in taken}
+    for cloud, region in regions:
+        if cloud == "aws":
+            continue
+        if region not in NEAREST_AWS_REGIONS:
+            raise ValueError(f"no nearest AWS region known for {cloud} region {region}")
+        free = [r for r in NEAREST_AWS_REGIONS[region] if r not in taken]
+        if not free:
+            raise ValueError(
+                f"{region}: every AWS region near it already measures another of the fleet's "
+                "regions; Route 53 takes one latency record per AWS region"
+            )
+        chosen[region] = free[0]
+        taken.add(free[0])
+    return chosen
 
 
 class Route53Zone(AwsComponent):
@@ -127,6 +141,7 @@ class Route53Endpoint(AwsComponent):
         self._zone = zone
         regions = {r.region: r for r in fleet.regions}
         self._clouds = {t.region: regions[t.region].cloud for t in targets}
+        self._measured_from: dict[str, str] = {}
         self.regional_records = {t.region: self._regional(t) for t in targets}
         self.health_checks = {t.region: self._health_check(t.region) for t in targets}
         domain = str(fleet.routing.domain)
@@ -221,6 +236,7 @@ class Route53Endpoint(AwsComponent):
         ]
 
     def _latency(self, name: str, regions: Sequence[str], kind: str) -> None:
+        measured_from = latency_regions([(self._clouds[r], r) for r in regions])
         for region in regions:
             self.global_records[region] = aws.route53.Record(
                 f"{self._name}-{kind}-{region}",
@@ -229,9 +245,7 @@ class Route53Endpoint(AwsComponent):
                 type="A",
                 set_identifier=region,
                 latency_routing_policies=[
-                    aws.route53.RecordLatencyRoutingPolicyArgs(
-                        region=latency_region(self._clouds[region], region)
-                    )
+                    aws.route53.RecordLatencyRoutingPolicyArgs(region=measured_from[region])
                 ],
                 health_check_id=self.health_checks[region].id,
                 aliases=self._alias(region),

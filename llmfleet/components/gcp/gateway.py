@@ -31,7 +31,13 @@ from llmfleet.components.contracts import (
 from llmfleet.components.gcp.cluster import GcpCluster
 from llmfleet.components.gcp.component import GcpComponent
 from llmfleet.components.gcp.project import CERTIFICATE_MANAGER, COMPUTE
-from llmfleet.components.k8s.gateway import Backend, BackendPolicy, GatewayObject
+from llmfleet.components.k8s.gateway import (
+    GATEWAY_API,
+    GATEWAY_NAME,
+    Backend,
+    BackendPolicy,
+    GatewayObject,
+)
 from llmfleet.components.naming import fit_name
 from llmfleet.components.spec import FleetSpec, RegionSpec
 
@@ -151,7 +157,6 @@ class GcpEntry(GcpComponent):
     gateway_class = GATEWAY_CLASS
     class_controller = None
     infrastructure = None
-    objects: tuple[GatewayObject, ...] = ()
     backend_policies = (HEALTH_CHECK, BACKEND_SETTINGS)
 
     def __init__(
@@ -213,9 +218,36 @@ class GcpEntry(GcpComponent):
             labels=labels,
             opts=self._child(),
         )
+        # Google's front ends accept TLS 1.0 by default: TLS 1.2 and modern ciphers only.
+        tls = gcp.compute.SSLPolicy(
+            f"{name}-tls",
+            name=fit_name(f"{prefix}-entry", NAME_MAX),
+            description=f"TLS of {fleet.name}'s entry in {region.region}",
+            profile="MODERN",
+            min_tls_version="TLS_1_2",
+            project=project,
+            opts=self._child(),
+        )
+        self.objects = (
+            GatewayObject(
+                "networking.gke.io/v1",
+                "GCPGatewayPolicy",
+                "llmfleet-tls",
+                tls.name.apply(
+                    lambda policy: {
+                        "default": {"sslPolicy": policy},
+                        "targetRef": {
+                            "group": GATEWAY_API,
+                            "kind": "Gateway",
+                            "name": GATEWAY_NAME,
+                        },
+                    }
+                ),
+            ),
+        )
         self.addresses = [{"type": "NamedAddress", "value": self.address.name}]
         self.annotations: dict[str, Any] = {CERTMAP_ANNOTATION: self.certificate_map.name}
-        self.ready = [self.address, *entries]
+        self.ready = [self.address, tls, *entries]
         self.register_outputs(
             {"address": self.address.address, "certificate_map": self.certificate_map.name}
         )

@@ -99,3 +99,20 @@ def test_every_backend_is_checked_on_vllms_health_and_allows_long_generations(re
     assert http == {"portSpecification": "USE_FIXED_PORT", "port": 8000, "requestPath": "/health"}
     backend = next(p for p in rec.of_type(BACKEND_POLICY) if p.region == region)
     assert backend.inputs["spec"]["default"]["timeoutSec"] >= 300
+
+
+@pytest.mark.parametrize("region", GCP_REGIONS)
+def test_the_load_balancer_accepts_tls_1_2_and_up_only(rec, region):
+    (policy,) = of(rec, "gcp:compute/sSLPolicy:SSLPolicy", region)
+    assert (policy.inputs["profile"], policy.inputs["minTlsVersion"]) == ("MODERN", "TLS_1_2")
+    (binding,) = [
+        r
+        for r in rec.of_type("kubernetes:networking.gke.io/v1:GCPGatewayPolicy")
+        if r.region == region
+    ]
+    assert binding.inputs["spec"]["default"]["sslPolicy"] == policy.inputs["name"]
+    assert binding.inputs["spec"]["targetRef"] == {
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "name": "llmfleet",
+    }

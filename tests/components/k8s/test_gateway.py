@@ -41,6 +41,7 @@ CRDS = {
     "ReferenceGrant": SCHEMAS / "gateway-api" / "gateway.networking.k8s.io_referencegrants.yaml",
     "HealthCheckPolicy": SCHEMAS / "gke-gateway-api" / "networking.gke.io_healthcheckpolicies.yaml",
     "GCPBackendPolicy": SCHEMAS / "gke-gateway-api" / "networking.gke.io_gcpbackendpolicies.yaml",
+    "GCPGatewayPolicy": SCHEMAS / "gke-gateway-api" / "networking.gke.io_gcpgatewaypolicies.yaml",
     "LoadBalancerConfiguration": SCHEMAS
     / "aws-load-balancer-controller"
     / "gateway.k8s.aws_loadbalancerconfigurations.yaml",
