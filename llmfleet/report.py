@@ -14,6 +14,7 @@ from rich.tree import Tree
 from llmfleet.components import catalog
 from llmfleet.components.k8s.gateway import route_prefix
 from llmfleet.components.k8s.serving import kubernetes_name
+from llmfleet.components.observability import uptime_threshold
 from llmfleet.components.spec import SYSTEM_POOL, FleetSpec, GpuPoolSpec, RegionSpec, ServingSpec
 from llmfleet.costs import budget_summary
 from llmfleet.plan import Plan
@@ -172,6 +173,10 @@ def _url(fleet: FleetSpec, entry: ServingSpec) -> str:
 RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+UPTIME_CHECKS = {
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "gcp",
+    "aws:route53/healthCheck:HealthCheck": "aws",
+}
 
 
 def _built_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
@@ -185,8 +190,29 @@ def _built_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
         for group in yaml.safe_load(namespace.inputs["data"])["groups"]:
             found += [(rule["labels"], namespace.region in routed) for rule in group["rules"]]
     for policy in recording.of_type(ALERT_POLICY):
-        condition = policy.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]
-        found.append((condition["labels"], bool(policy.inputs.get("notificationChannels"))))
+        condition = policy.inputs["conditions"][0].get("conditionPrometheusQueryLanguage")
+        if condition is not None:
+            found.append((condition["labels"], bool(policy.inputs.get("notificationChannels"))))
+    return found + _uptime_alerts(plan)
+
+
+def _uptime_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
+    """The endpoint-down alert of every uptime check (Cloud Monitoring or Route 53)."""
+    fleet = plan.stack.fleet
+    threshold = uptime_threshold(fleet)
+    found = []
+    for type_, cloud in UPTIME_CHECKS.items():
+        for check in plan.recording.of_type(type_):
+            host = check.inputs.get("fqdn") or check.inputs["monitoredResource"]["labels"]["host"]
+            labels = {
+                "cloud": cloud,
+                "region": "global",
+                "serving": host,
+                "alert_kind": "endpoint-down",
+                "threshold": threshold,
+                "severity": "page",
+            }
+            found.append((labels, fleet.observability.notify is not None))
     return found
 
 
@@ -208,7 +234,7 @@ def alerts_summary(plan: Plan) -> str | None:
 def alerts_table(plan: Plan) -> Table:
     """Every alert with its threshold and channel, by cloud, region and serving entry."""
     table = Table(title="alerts", show_edge=False)
-    for column in ("cloud / region", "serving", "alert", "threshold", "severity", "channel"):
+    for column in ("cloud / region", "watches", "alert", "threshold", "severity", "channel"):
         table.add_column(column)
     channel = _channel(plan)
     rows = sorted(

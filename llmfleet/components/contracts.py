@@ -15,7 +15,7 @@ import pulumi
 
 from llmfleet.components.k8s.autoscaling import MetricsSource
 from llmfleet.components.k8s.gateway import BackendPolicy, GatewayObject
-from llmfleet.components.observability import Alert
+from llmfleet.components.observability import Alert, Endpoint
 from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec
 
 
@@ -279,10 +279,12 @@ class Cloud(Protocol):
         name: str,
         fleet: FleetSpec,
         metrics: dict[str, ManagedMetrics],
+        endpoints: list[Endpoint],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
         """The alerts of the fleet's serving regions on this cloud (``metrics`` by region name)
-        in the cloud's rule engine, and the channel they notify."""
+        in the cloud's rule engine, uptime checks of ``endpoints`` (the fleet's, when this cloud
+        checks them), and the channel they notify."""
         ...
 
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:

@@ -869,6 +869,15 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": _usage_billed(
         "alert policy", "conditions and time series returned per month"
     ),
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _usage_billed(
+        "uptime check", "check executions beyond the free allotment"
+    ),
+    "aws:route53/healthCheck:HealthCheck": _usage_billed(
+        "Route 53 health check", "per check with its HTTPS and endpoint options"
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _usage_billed(
+        "CloudWatch alarm", "per alarm metric a month"
+    ),
 }
 """What each priced resource type costs; every other type costs nothing by itself."""
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from llmfleet.components import observability
 from llmfleet.components.aws.cloud import AwsCloud
 from llmfleet.components.component import Component
 from llmfleet.components.contracts import (
@@ -172,6 +173,9 @@ class Fleet(Component):
             if region.region in multi_node
         }
         self.model_servers = {serving.name: self._serve(serving) for serving in spec.serving}
+        serving_clouds = list(dict.fromkeys(r.cloud for r in spec.regions if r.region in served))
+        # One cloud probes every endpoint of the fleet, whichever cloud serves it.
+        checks = {observability.uptime_checker(serving_clouds): observability.endpoints(spec)}
         self.monitoring = {
             cloud: CLOUDS[cloud].monitoring(
                 f"{name}-{cloud}-monitoring",
@@ -181,9 +185,10 @@ class Fleet(Component):
                     for r in spec.regions_of(cloud)
                     if r.region in served
                 },
+                checks.get(cloud, []),
                 self._child(),
             )
-            for cloud in dict.fromkeys(r.cloud for r in spec.regions if r.region in served)
+            for cloud in serving_clouds
         }
         self.gateways = {}
         self.global_endpoint = self._route() if spec.routed_regions() else None

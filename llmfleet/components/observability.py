@@ -7,6 +7,9 @@ PromQL alert policy over Managed Service for Prometheus, Amazon Managed Service 
 as a rule in the region's workspace. Only the rendering differs (llmfleet/components/gcp/
 monitoring.py, llmfleet/components/aws/monitoring.py); the queries are the same.
 
+With ``routing.domain``, the global endpoint and every serving region's ``<region>.<domain>``
+are probed from several locations (``endpoints``, ``uptime_checker``) and page when they fail.
+
 Queries select a region by the ``cluster`` label (GKE's managed collection sets it; the AMP
 scraper's configuration adds it) and a serving entry by its namespace, which is the entry's
 name on every cluster. They read only what vLLM, DCGM exporter and kube-state-metrics export
@@ -15,7 +18,7 @@ name on every cluster. They read only what vLLM, DCGM exporter and kube-state-me
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -224,6 +227,46 @@ def alerts(fleet: FleetSpec, region: RegionSpec, cluster: str) -> list[Alert]:
             )
         )
     return found
+
+
+HEALTH_PATH = "/health"
+"""What uptime checks request: vLLM's health endpoint, which needs no API key."""
+
+UPTIME_CHECKERS = ("gcp", "aws")
+"""Which cloud probes the fleet's endpoints: the first of these the fleet serves from. GCP
+uptime checks probe any URL from several continents, so a fleet with GCP regions checks its AWS
+endpoints there too; an AWS-only fleet uses Route 53 health checks."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A hostname the fleet answers on: the global one or a region's."""
+
+    scope: str
+    """``global`` or the region's name."""
+    host: str
+
+
+def endpoints(fleet: FleetSpec) -> list[Endpoint]:
+    """The global endpoint ``<routing.domain>`` and each serving region's ``<region>.<domain>``;
+    none without a domain."""
+    domain = fleet.routing.domain
+    if domain is None:
+        return []
+    served = [r for r in fleet.regions if any(r in fleet.serving_regions(s) for s in fleet.serving)]
+    regional = [Endpoint(r.region, f"{r.region}.{domain}") for r in served]
+    return [Endpoint("global", domain), *regional]
+
+
+def uptime_checker(clouds: Iterable[str]) -> str | None:
+    """The cloud (of ``clouds``, those the fleet serves from) that runs its uptime checks."""
+    serving = set(clouds)
+    return next((c for c in UPTIME_CHECKERS if c in serving), None)
+
+
+def uptime_threshold(fleet: FleetSpec) -> str:
+    minutes = fleet.observability.health_check_minutes
+    return f"{HEALTH_PATH} failing from several locations for {_minutes(minutes)}"
 
 
 def rule_groups(group: str, found: list[Alert]) -> str:

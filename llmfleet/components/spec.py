@@ -1163,6 +1163,9 @@ class NotifySpec(_Spec):
 
 
 NOTIFY_KINDS = ("email", "sns_topic_arn", "pubsub_topic", "webhook")
+
+UPTIME_ALARM_REGION = "us-east-1"
+"""Where an AWS-only fleet's uptime alarms live: Route 53 health-check metrics are there only."""
 """The channel kinds a stack file may name, in the order messages list them."""
 
 
@@ -1744,6 +1747,19 @@ class FleetSpec(_Spec):
                     f"reaches only {only} alerts, but {', '.join(other)} run elsewhere; use "
                     "email or webhook, which reach both clouds",
                 )
+        if (
+            notify is not None
+            and notify.kind == "sns_topic_arn"
+            and self.routing.domain is not None
+            and not self.regions_of("gcp")
+            and notify.target.split(":")[3] != UPTIME_ALARM_REGION
+        ):
+            yield RuleViolation(
+                ("observability", "notify", "sns_topic_arn"),
+                f"uptime alarms of routing.domain live in {UPTIME_ALARM_REGION} (where Route 53 "
+                f"publishes health-check metrics) and notify only a topic there; use a "
+                f"{UPTIME_ALARM_REGION} topic, or email or webhook",
+            )
         names = [s.name for s in self.serving]
         for name in spec.serving:
             if name not in names:

@@ -162,6 +162,13 @@ def _global_address(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"address": f"203.0.113.{int(_hex('address', name), 16) % 254 + 1}"}
 
 
+def _uptime_check(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project") or PROJECT
+    check_id = f"{name}-{_hex('uptime', name, length=10)}"
+    path = f"projects/{project}/uptimeCheckConfigs/{check_id}"
+    return {"id": path, "name": path, "uptimeCheckId": check_id}
+
+
 OUTPUTS: dict[str, Any] = {
     "gcp:projects/service:Service": _project_service,
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": _dns_authorization,
@@ -174,6 +181,7 @@ OUTPUTS: dict[str, Any] = {
     "gcp:storage/bucket:Bucket": _storage_bucket,
     "gcp:monitoring/notificationChannel:NotificationChannel": _notification_channel,
     "gcp:monitoring/alertPolicy:AlertPolicy": _alert_policy,
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _uptime_check,
 }
 
 

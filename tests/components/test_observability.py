@@ -17,8 +17,11 @@ from llmfleet.components.observability import (
     ALERT_KINDS,
     REGION_ALERTS,
     SERVING_ALERTS,
+    Endpoint,
     alerts,
+    endpoints,
     rule_groups,
+    uptime_checker,
 )
 from llmfleet.components.spec import FleetSpec
 from llmfleet.plan import run_program
@@ -237,3 +240,25 @@ def test_rule_groups_are_a_prometheus_rule_file(stacks):
         assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}
         assert re.fullmatch(r"[a-z0-9-]+", rule["alert"])
         assert rule["labels"]["severity"] in ("page", "ticket")
+
+
+# --- uptime checks --------------------------------------------------------------------------
+
+
+def test_endpoints_are_the_global_name_and_every_serving_region(stacks):
+    fleet, _ = stacks["hybrid"]
+    assert endpoints(fleet) == []  # no routing.domain: nothing to probe
+    routed = fleet.model_copy(
+        update={"routing": fleet.routing.model_copy(update={"domain": "llm.example.com"})}
+    )
+    assert endpoints(routed) == [
+        Endpoint("global", "llm.example.com"),
+        Endpoint("us-east-1", "us-east-1.llm.example.com"),
+        Endpoint("us-central1", "us-central1.llm.example.com"),
+    ]
+
+
+def test_gcp_probes_a_mixed_fleet_and_aws_an_aws_only_one():
+    assert uptime_checker(["aws", "gcp"]) == "gcp"
+    assert uptime_checker(["aws"]) == "aws"
+    assert uptime_checker([]) is None

@@ -156,3 +156,19 @@ def test_an_sns_topic_on_an_aws_only_fleet(dev_config):
     topic = "arn:aws:sns:us-east-1:123456789012:llm-alerts"
     config = with_observability(dev_config, {"notify": {"sns_topic_arn": topic}})
     assert parse_fleet(config).observability.notify.target == topic
+
+
+def test_an_aws_only_fleets_uptime_alarms_need_a_us_east_1_topic(dev_config):
+    topic = "arn:aws:sns:eu-west-1:123456789012:llm-alerts"
+    config = with_observability(dev_config, {"notify": {"sns_topic_arn": topic}})
+    config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
+    assert problems(config) == [
+        (
+            "fleet.observability.notify.sns_topic_arn",
+            "uptime alarms of routing.domain live in us-east-1 (where Route 53 publishes "
+            "health-check metrics) and notify only a topic there; use a us-east-1 topic, or "
+            "email or webhook",
+        )
+    ]
+    config["observability"]["notify"]["sns_topic_arn"] = topic.replace("eu-west-1", "us-east-1")
+    assert parse_fleet(config).observability.notify.kind == "sns_topic_arn"

@@ -8,7 +8,7 @@ from llmfleet.components.aws.api_key import AwsApiKey
 from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
 from llmfleet.components.aws.dns import Route53Zone
 from llmfleet.components.aws.gateway import AwsEdge
-from llmfleet.components.aws.monitoring import AwsAlerting, AwsManagedMetrics
+from llmfleet.components.aws.monitoring import AwsAlerting, AwsManagedMetrics, AwsUptime
 from llmfleet.components.aws.network import (
     AwsNetwork,
     AwsNetworkArgs,
@@ -26,6 +26,7 @@ from llmfleet.components.contracts import (
     ServingCluster,
     ServingNetwork,
 )
+from llmfleet.components.observability import Endpoint
 from llmfleet.components.spec import FleetSpec, RegionSpec
 
 
@@ -117,8 +118,11 @@ class AwsCloud:
         name: str,
         fleet: FleetSpec,
         metrics: dict[str, ManagedMetrics],
+        endpoints: list[Endpoint],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
+        if endpoints:
+            AwsUptime(f"{name}-uptime", fleet, endpoints, opts)
         # Each region's rules live in its own workspace, next to the data they read.
         found = []
         for managed in metrics.values():

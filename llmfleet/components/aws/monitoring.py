@@ -15,6 +15,7 @@ ClusterRole here grants discovery and ``/metrics`` only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -34,8 +35,15 @@ from llmfleet.components.k8s.autoscaling import (
 )
 from llmfleet.components.k8s.helm import HelmChart, helm_release
 from llmfleet.components.k8s.nvidia import NVIDIA_NAMESPACE
-from llmfleet.components.observability import Alert, alerts, rule_groups
-from llmfleet.components.spec import FleetSpec, NotifySpec, RegionSpec
+from llmfleet.components.observability import (
+    HEALTH_PATH,
+    Alert,
+    Endpoint,
+    alerts,
+    rule_groups,
+    uptime_threshold,
+)
+from llmfleet.components.spec import UPTIME_ALARM_REGION, FleetSpec, RegionSpec
 
 METRICS_NAMESPACE = "kube-state-metrics"
 """Namespace of kube-state-metrics on EKS (not ``monitoring``, the namespace of the in-cluster
@@ -48,6 +56,9 @@ KUBE_STATE_METRICS = HelmChart(
 
 COLLECTOR_USER = "aps-collector-user"
 """The Kubernetes user AMP's managed collector acts as (its EKS access entry's username)."""
+
+AMP_SERVICE = "aps.amazonaws.com"
+CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
 
 QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata")
 """What KEDA's operator may do with the workspace: read, nothing else."""
@@ -112,16 +123,16 @@ def scrape_configuration(cluster: str) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def key_policy(partition: str, account_id: str, region: str) -> str:
-    """The monitoring key: the account administers it (AMP encrypts the workspace through grants
-    it makes as the deploying principal, which IAM allows); AMP's Alertmanager publishes to the
-    encrypted alert topic."""
+def key_policy(partition: str, account_id: str, publisher: str) -> str:
+    """A monitoring key: the account administers it (AMP encrypts its workspace through grants
+    it makes as the deploying principal, which IAM allows); ``publisher`` (AMP's Alertmanager,
+    or CloudWatch alarms) publishes to the topic it encrypts."""
     return iam.policy_document(
         iam.account_root_admin_statement(partition, account_id),
         {
-            "Sid": "AlertmanagerPublishesToEncryptedTopic",
+            "Sid": "PublishToEncryptedTopic",
             "Effect": "Allow",
-            "Principal": {"Service": "aps.amazonaws.com"},
+            "Principal": {"Service": publisher},
             "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
@@ -136,24 +147,25 @@ def query_policy(workspace_arn: str) -> str:
     )
 
 
-def topic_policy(topic_arn: str, account_id: str, workspace_arn: str) -> str:
-    """Only the region's workspace (its Alertmanager) publishes to the alert topic."""
+def topic_policy(topic_arn: str, account_id: str, publisher: str, source_arn: str) -> str:
+    """Only ``publisher`` acting for ``source_arn`` (the region's workspace, or the fleet's
+    alarms) publishes to an alert topic."""
     return iam.policy_document(
         {
-            "Sid": "AlertmanagerPublishes",
+            "Sid": "AlertsPublish",
             "Effect": "Allow",
-            "Principal": {"Service": "aps.amazonaws.com"},
+            "Principal": {"Service": publisher},
             "Action": ["sns:Publish", "sns:GetTopicAttributes"],
             "Resource": topic_arn,
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnEquals": {"aws:SourceArn": workspace_arn},
+                "ArnLike": {"aws:SourceArn": source_arn},
             },
         }
     )
 
 
-def alertmanager_definition(region: str, topic_arn: str) -> str:
+def alertmanager_definition(topic_arn: str) -> str:
     """AMP's Alertmanager configuration: every alert to the SNS topic, grouped per alert and
     region, repeated every four hours while it fires."""
     config = {
@@ -170,7 +182,8 @@ def alertmanager_definition(region: str, topic_arn: str) -> str:
                 "sns_configs": [
                     {
                         "topic_arn": topic_arn,
-                        "sigv4": {"region": region},
+                        # The topic's own region (a stack file's topic may live elsewhere).
+                        "sigv4": {"region": topic_arn.split(":")[3]},
                         "subject": "{{ .CommonAnnotations.summary }}",
                         "attributes": {"severity": "{{ .CommonLabels.severity }}"},
                     }
@@ -212,7 +225,7 @@ class AwsManagedMetrics(AwsComponent):
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=pulumi.Output.all(cluster.partition, cluster.account_id).apply(
-                lambda v: key_policy(v[0], v[1], region.region)
+                lambda v: key_policy(v[0], v[1], AMP_SERVICE)
             ),
             region=region.region,
             tags=self._tags(f"{name}-key"),
@@ -353,53 +366,174 @@ class AwsAlerting(AwsComponent):
             tags=self._tags(f"{name}-rules"),
             opts=self._child(),
         )
-        notify = fleet.observability.notify
-        self.topic_arn = None
-        if notify is not None:
-            self.topic_arn = self._topic(notify, fleet, metrics)
+        self.topic_arn = alert_topic(
+            self,
+            name,
+            fleet,
+            region.region,
+            f"{fleet.name}-alerts",
+            key_arn=metrics.key.arn,
+            publisher=AMP_SERVICE,
+            source_arn=workspace.arn,
+        )
+        if self.topic_arn is not None:
             aws.amp.AlertManagerDefinition(
                 f"{name}-alertmanager",
                 workspace_id=workspace.id,
-                definition=self.topic_arn.apply(
-                    lambda arn: alertmanager_definition(region.region, arn)
-                ),
+                definition=self.topic_arn.apply(alertmanager_definition),
                 region=region.region,
                 opts=self._child(),
             )
         self.register_outputs({"topic_arn": self.topic_arn, "alerts": len(self.alerts)})
 
-    def _topic(
-        self, notify: NotifySpec, fleet: FleetSpec, metrics: AwsManagedMetrics
-    ) -> pulumi.Output[str]:
-        """The stack file's topic, or a topic of the region's own subscribing its channel."""
-        if notify.kind == "sns_topic_arn":
-            return pulumi.Output.from_input(notify.target)
-        region = metrics.region.region
-        name = self._name
-        topic = aws.sns.Topic(
-            f"{name}-topic",
-            name=f"{fleet.name}-alerts",
-            kms_master_key_id=metrics.key.arn,
-            region=region,
-            tags=self._tags(f"{name}-topic"),
-            opts=self._child(),
-        )
-        account = metrics.workspace.arn.apply(lambda arn: arn.split(":")[4])
-        aws.sns.TopicPolicy(
-            f"{name}-topic",
-            arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, account, metrics.workspace.arn).apply(
-                lambda v: topic_policy(*v)
+
+UPTIME_REGION = UPTIME_ALARM_REGION
+"""Route 53 publishes health-check metrics only in us-east-1: the alarms and their topic live
+there."""
+
+HEALTH_CHECK_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+"""Where Route 53's checkers probe from (it needs at least three): two continents."""
+
+
+def alert_topic(
+    component: AwsComponent,
+    name: str,
+    fleet: FleetSpec,
+    region: str,
+    topic_name: str,
+    *,
+    key_arn: pulumi.Input[str],
+    publisher: str,
+    source_arn: pulumi.Input[str],
+) -> pulumi.Output[str] | None:
+    """Where a region's alerts go: the stack file's SNS topic, or a topic of the region's own,
+    encrypted with ``key_arn``, that only ``publisher`` (a service, acting for ``source_arn``)
+    may publish to, with the stack file's email or webhook subscribed. None without a channel."""
+    notify = fleet.observability.notify
+    if notify is None:
+        return None
+    if notify.kind == "sns_topic_arn":
+        return pulumi.Output.from_input(notify.target)
+    topic = aws.sns.Topic(
+        f"{name}-topic",
+        name=topic_name,
+        kms_master_key_id=key_arn,
+        region=region,
+        tags=component._tags(f"{name}-topic"),
+        opts=component._child(),
+    )
+    aws.sns.TopicPolicy(
+        f"{name}-topic",
+        arn=topic.arn,
+        policy=pulumi.Output.all(topic.arn, source_arn).apply(
+            lambda v: topic_policy(v[0], v[0].split(":")[4], publisher, v[1])
+        ),
+        region=region,
+        opts=component._child(),
+    )
+    aws.sns.TopicSubscription(
+        f"{name}-subscription",
+        topic=topic.arn,
+        protocol="email" if notify.kind == "email" else "https",
+        endpoint=notify.target,
+        region=region,
+        opts=component._child(),
+    )
+    return topic.arn
+
+
+class AwsUptime(AwsComponent):
+    """Route 53 health checks of the fleet's endpoints from three regions, each with a
+    CloudWatch alarm in us-east-1 notifying the fleet's channel (for fleets without GCP
+    regions; those run Cloud Monitoring uptime checks)."""
+
+    health_checks: dict[str, aws.route53.HealthCheck]
+    """By endpoint scope (``global`` or a region)."""
+    topic_arn: pulumi.Output[str] | None
+
+    def __init__(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        endpoints: Sequence[Endpoint],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmfleet:aws:Uptime", name, fleet.labels(), opts)
+        self._name = name
+        self._fleet = fleet
+        account_id, partition = iam.caller_account(self)
+        notify = fleet.observability.notify
+        self.topic_arn = None
+        if notify is not None:
+            key_arn: pulumi.Input[str] = ""
+            if notify.kind != "sns_topic_arn":
+                key_arn = self._key(account_id, partition).arn
+            alarms = pulumi.Output.all(partition, account_id).apply(
+                lambda v: f"arn:{v[0]}:cloudwatch:{UPTIME_REGION}:{v[1]}:alarm:{fleet.name}-*"
+            )
+            self.topic_arn = alert_topic(
+                self,
+                name,
+                fleet,
+                UPTIME_REGION,
+                f"{fleet.name}-uptime-alerts",
+                key_arn=key_arn,
+                publisher=CLOUDWATCH_SERVICE,
+                source_arn=alarms,
+            )
+        self.health_checks = {e.scope: self._check(e) for e in endpoints}
+        self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _key(self, account_id: pulumi.Output[str], partition: pulumi.Output[str]) -> aws.kms.Key:
+        return aws.kms.Key(
+            f"{self._name}-key",
+            description=f"Uptime alert topic of {self._fleet.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=pulumi.Output.all(partition, account_id).apply(
+                lambda v: key_policy(v[0], v[1], CLOUDWATCH_SERVICE)
             ),
-            region=region,
+            region=UPTIME_REGION,
+            tags=self._tags(f"{self._name}-key"),
+            opts=self._child(protect=self._fleet.protect),
+        )
+
+    def _check(self, endpoint: Endpoint) -> aws.route53.HealthCheck:
+        name = f"{self._name}-{endpoint.scope}"
+        check = aws.route53.HealthCheck(
+            name,
+            fqdn=endpoint.host,
+            port=443,
+            type="HTTPS",
+            enable_sni=True,
+            resource_path=HEALTH_PATH,
+            request_interval=30,
+            failure_threshold=3,
+            regions=list(HEALTH_CHECK_REGIONS),
+            tags=self._tags(name),
             opts=self._child(),
         )
-        aws.sns.TopicSubscription(
-            f"{name}-subscription",
-            topic=topic.arn,
-            protocol="email" if notify.kind == "email" else "https",
-            endpoint=notify.target,
-            region=region,
+        actions = [self.topic_arn] if self.topic_arn is not None else []
+        aws.cloudwatch.MetricAlarm(
+            name,
+            name=f"{self._fleet.name}-{endpoint.scope}-endpoint-down",
+            alarm_description=(
+                f"{endpoint.host}: {uptime_threshold(self._fleet)} (Route 53 health check)"
+            ),
+            namespace="AWS/Route53",
+            metric_name="HealthCheckStatus",
+            dimensions={"HealthCheckId": check.id},
+            statistic="Minimum",
+            period=60,
+            evaluation_periods=self._fleet.observability.health_check_minutes,
+            comparison_operator="LessThanThreshold",
+            threshold=1,
+            # A check that reports nothing is not a healthy one.
+            treat_missing_data="breaching",
+            alarm_actions=actions,
+            ok_actions=actions,
+            region=UPTIME_REGION,
+            tags=self._tags(name),
             opts=self._child(),
         )
-        return topic.arn
+        return check

@@ -29,6 +29,7 @@ from llmfleet.components.gcp.network import (
     GcpVpcArgs,
 )
 from llmfleet.components.gcp.storage import GcpModelStorage, GcpModelStorageArgs
+from llmfleet.components.observability import Endpoint
 from llmfleet.components.spec import FleetSpec, RegionSpec
 
 METRICS_NAMESPACE = "gmp-system"
@@ -134,11 +135,12 @@ class GcpCloud:
         name: str,
         fleet: FleetSpec,
         metrics: dict[str, ManagedMetrics],
+        endpoints: list[Endpoint],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
         # One project holds every GKE region's metrics: one set of policies and one channel.
         regions = [r for r in fleet.regions_of("gcp") if r.region in metrics]
-        monitoring = GcpMonitoring(name, fleet, regions, opts)
+        monitoring = GcpMonitoring(name, fleet, regions, endpoints, opts)
         notify = fleet.observability.notify
         channel = f"{notify.kind} {notify.target}" if notify else "none (Cloud Monitoring only)"
         return Monitoring(alerts=monitoring.alerts, channel=channel)

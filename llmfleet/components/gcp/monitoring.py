@@ -1,13 +1,16 @@
-"""Cloud Monitoring alerting for a fleet's GKE regions: one notification channel and one
-PromQL alert policy per alert.
+"""Cloud Monitoring alerting for a fleet's GKE regions: one notification channel, one PromQL
+alert policy per alert, and uptime checks of the fleet's endpoints.
 
 Google Managed Service for Prometheus keeps every GKE cluster's metrics in the project, so Cloud
 Monitoring evaluates the fleet's Prometheus rules (llmfleet/components/observability.py) as alert
 policies, each one condition, over all of them. Policies are project-wide; each selects its
-cluster by the ``cluster`` label.
+cluster by the ``cluster`` label. Uptime checks probe any public URL, so a fleet with GCP regions
+checks its AWS regions' endpoints here too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -15,7 +18,14 @@ import pulumi_gcp as gcp
 from llmfleet.components.gcp.cluster import cluster_name
 from llmfleet.components.gcp.component import GcpComponent
 from llmfleet.components.gcp.project import MONITORING, RESOURCE_MANAGER
-from llmfleet.components.observability import EVALUATION_SECONDS, Alert, alerts
+from llmfleet.components.observability import (
+    EVALUATION_SECONDS,
+    HEALTH_PATH,
+    Alert,
+    Endpoint,
+    alerts,
+    uptime_threshold,
+)
 from llmfleet.components.spec import FleetSpec, NotifySpec, RegionSpec
 
 CHANNEL_TYPES = {"email": ("email", "email_address"), "pubsub_topic": ("pubsub", "topic")}
@@ -26,6 +36,9 @@ PUBLISHER_ROLE = "roles/pubsub.publisher"
 SEVERITY = {"page": "CRITICAL", "ticket": "WARNING"}
 AUTO_CLOSE = "1800s"
 """An incident whose condition has had no data for half an hour closes by itself."""
+UPTIME_LOCATIONS = ("USA", "EUROPE", "ASIA_PACIFIC")
+"""Where uptime checks probe from (Cloud Monitoring needs at least three)."""
+UPTIME_PERIOD_SECONDS = 60
 
 
 def notification_agent(project_number: str) -> str:
@@ -46,12 +59,15 @@ class GcpMonitoring(GcpComponent):
     channel: gcp.monitoring.NotificationChannel | None
     policies: dict[str, gcp.monitoring.AlertPolicy]
     """Alert policies by ``<region>/<alert key>``."""
+    uptime_checks: dict[str, gcp.monitoring.UptimeCheckConfig]
+    """Uptime checks by endpoint scope (``global`` or a region)."""
 
     def __init__(
         self,
         name: str,
         fleet: FleetSpec,
         regions: list[RegionSpec],
+        endpoints: Sequence[Endpoint] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmfleet:gcp:Monitoring", name, fleet.gcp_project, opts)
@@ -65,6 +81,7 @@ class GcpMonitoring(GcpComponent):
         self.policies = {
             f"{a.region.region}/{a.key}": self._policy(a, channels) for a in self.alerts
         }
+        self.uptime_checks = {e.scope: self._uptime(e, channels) for e in endpoints}
         self.register_outputs(
             {"channel": self.channel.id if self.channel else None, "policies": len(self.alerts)}
         )
@@ -141,3 +158,75 @@ class GcpMonitoring(GcpComponent):
             user_labels=self._fleet.labels(),
             opts=self._child(),
         )
+
+    def _uptime(
+        self, endpoint: Endpoint, channels: list[pulumi.Output[str]]
+    ) -> gcp.monitoring.UptimeCheckConfig:
+        """An uptime check of ``endpoint`` from several continents and the policy paging when
+        it fails from more than one location for ``health_check_minutes``."""
+        fleet = self._fleet
+        name = f"{self._name}-uptime-{endpoint.scope}"
+        check = gcp.monitoring.UptimeCheckConfig(
+            name,
+            project=self._project,
+            display_name=f"{fleet.name} {endpoint.scope} {endpoint.host}",
+            period=f"{UPTIME_PERIOD_SECONDS}s",
+            timeout="10s",
+            selected_regions=list(UPTIME_LOCATIONS),
+            checker_type="STATIC_IP_CHECKERS",
+            http_check=gcp.monitoring.UptimeCheckConfigHttpCheckArgs(
+                path=HEALTH_PATH, port=443, use_ssl=True, validate_ssl=True, request_method="GET"
+            ),
+            monitored_resource=gcp.monitoring.UptimeCheckConfigMonitoredResourceArgs(
+                type="uptime_url", labels={"host": endpoint.host, "project_id": self._project}
+            ),
+            user_labels=fleet.labels(),
+            opts=self._child(),
+        )
+        minutes = fleet.observability.health_check_minutes
+        gcp.monitoring.AlertPolicy(
+            name,
+            project=self._project,
+            display_name=f"{fleet.name} {endpoint.scope}: endpoint-down",
+            combiner="OR",
+            conditions=[
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=f"{endpoint.host}{HEALTH_PATH} fails",
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        filter=check.uptime_check_id.apply(
+                            lambda check_id: (
+                                'metric.type="monitoring.googleapis.com/uptime_check/check_passed"'
+                                ' AND resource.type="uptime_url"'
+                                f' AND metric.label.check_id="{check_id}"'
+                            )
+                        ),
+                        comparison="COMPARISON_GT",
+                        # More than one location failing: one probe's network hiccup is not an
+                        # outage.
+                        threshold_value=1,
+                        duration=f"{minutes * 60}s",
+                        aggregations=[
+                            gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
+                                alignment_period=f"{UPTIME_PERIOD_SECONDS}s",
+                                per_series_aligner="ALIGN_NEXT_OLDER",
+                                cross_series_reducer="REDUCE_COUNT_FALSE",
+                                group_by_fields=["resource.label.host"],
+                            )
+                        ],
+                        trigger=gcp.monitoring.AlertPolicyConditionConditionThresholdTriggerArgs(
+                            count=1
+                        ),
+                    ),
+                )
+            ],
+            severity=SEVERITY["page"],
+            notification_channels=channels,
+            alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(auto_close=AUTO_CLOSE),
+            documentation=gcp.monitoring.AlertPolicyDocumentationArgs(
+                content=f"{endpoint.host} fails its uptime check ({uptime_threshold(fleet)})",
+                mime_type="text/markdown",
+            ),
+            user_labels=fleet.labels(),
+            opts=self._child(),
+        )
+        return check

@@ -9,7 +9,9 @@ import json
 import pytest
 import yaml
 
+from llmfleet.components.aws.monitoring import AwsUptime
 from llmfleet.components.fleet import Fleet
+from llmfleet.components.observability import Endpoint
 from llmfleet.components.spec import parse_fleet
 from tests.components.k8s.test_serving import config
 from tests.conftest import DEV_FLEET
@@ -136,7 +138,7 @@ def test_rules_and_alertmanager_route_to_an_encrypted_topic_with_the_email(prod)
     (policy,) = in_region(prod, TOPIC_POLICY, "us-east-1")
     (statement,) = json.loads(policy.inputs["policy"])["Statement"]
     assert statement["Principal"] == {"Service": "aps.amazonaws.com"}
-    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == workspace.outputs["arn"]
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == workspace.outputs["arn"]
 
 
 def test_the_monitoring_key_lets_alertmanager_publish_encrypted(prod):
@@ -161,3 +163,53 @@ def test_without_a_channel_rules_still_evaluate_but_route_nowhere(run):
     rec = run(lambda: Fleet(spec.name, spec))
     assert len(rec.of_type(RULES)) == 1
     assert rec.of_type(ALERTMANAGER) == [] and rec.of_type(TOPIC) == []
+
+
+# --- uptime checks of an AWS-only fleet -------------------------------------------------------
+
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ENDPOINTS = [
+    Endpoint("global", "llm.example.com"),
+    Endpoint("us-east-1", "us-east-1.llm.example.com"),
+]
+
+
+def test_route53_checks_every_endpoint_and_alarms_in_us_east_1(run):
+    spec = parse_fleet(aws_dev({"email": "oncall@example.com"}))
+    rec = run(lambda: AwsUptime("uptime", spec, ENDPOINTS))
+    checks = {c.inputs["fqdn"]: c for c in rec.of_type(HEALTH_CHECK)}
+    assert set(checks) == {"llm.example.com", "us-east-1.llm.example.com"}
+    (topic,) = rec.of_type(TOPIC)
+    assert topic.region == "us-east-1" and topic.inputs["name"] == "llm-dev-uptime-alerts"
+    (key,) = rec.of_type(KEY)
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    assert {"Service": "cloudwatch.amazonaws.com"} in [s.get("Principal") for s in statements]
+    for check in checks.values():
+        i = check.inputs
+        assert (i["type"], i["port"], i["resourcePath"], i["enableSni"]) == (
+            "HTTPS",
+            443,
+            "/health",
+            True,
+        )
+        assert len(i["regions"]) >= 3
+        (alarm,) = [a for a in rec.of_type(ALARM) if check.urn in a.dependencies]
+        assert alarm.inputs["region"] == "us-east-1"
+        assert alarm.inputs["dimensions"] == {"HealthCheckId": check.outputs["id"]}
+        assert alarm.inputs["evaluationPeriods"] == spec.observability.health_check_minutes
+        assert alarm.inputs["treatMissingData"] == "breaching"
+        assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
+
+
+def test_an_aws_only_fleet_with_a_domain_probes_with_route53(run):
+    config = aws_dev({"email": "oncall@example.com"})
+    config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
+    spec = parse_fleet(config)
+    rec = run(lambda: Fleet(spec.name, spec))
+    assert sorted(c.inputs["fqdn"] for c in rec.of_type(HEALTH_CHECK)) == [
+        "llm.example.com",
+        "us-east-1.llm.example.com",
+    ]
+    assert rec.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig") == []

@@ -9,7 +9,7 @@ import pytest
 
 from llmfleet.components.fleet import Fleet
 from llmfleet.components.gcp.monitoring import GcpMonitoring
-from llmfleet.components.observability import SERVING_ALERTS
+from llmfleet.components.observability import SERVING_ALERTS, Endpoint
 from llmfleet.components.spec import parse_fleet
 from llmfleet.mock_outputs.gcp import PROJECT_NUMBER
 from tests.components.k8s.test_serving import config
@@ -17,6 +17,7 @@ from tests.components.k8s.test_serving import config
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
+UPTIME = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
 
 
 def gcp_only(notify: dict | None) -> dict:
@@ -115,3 +116,30 @@ def test_gke_collects_pod_and_deployment_state_for_the_alerts(recorded):
     for cluster in rec.of_type("gcp:container/cluster:Cluster"):
         components = cluster.inputs["monitoringConfig"]["enableComponents"]
         assert {"DCGM", "POD", "DEPLOYMENT"} <= set(components)
+
+
+def test_uptime_checks_probe_every_endpoint_from_three_continents(run):
+    spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
+    checks = [
+        Endpoint("global", "llm.example.com"),
+        Endpoint("us-east-1", "us-east-1.llm.example.com"),
+    ]
+    rec = run(lambda: GcpMonitoring("mon", spec, spec.regions_of("gcp"), checks))
+    configs = {c.inputs["monitoredResource"]["labels"]["host"]: c for c in rec.of_type(UPTIME)}
+    assert set(configs) == {"llm.example.com", "us-east-1.llm.example.com"}
+    for check in configs.values():
+        http = check.inputs["httpCheck"]
+        assert (http["path"], http["port"], http["useSsl"], http["validateSsl"]) == (
+            "/health",
+            443,
+            True,
+            True,
+        )
+        assert len(check.inputs["selectedRegions"]) >= 3
+        (policy,) = [p for p in rec.of_type(POLICY) if check.urn in p.dependencies]
+        threshold = policy.inputs["conditions"][0]["conditionThreshold"]
+        assert check.outputs["uptimeCheckId"] in threshold["filter"]
+        assert threshold["duration"] == f"{spec.observability.health_check_minutes * 60}s"
+        assert (threshold["comparison"], threshold["thresholdValue"]) == ("COMPARISON_GT", 1)
+        (channel,) = rec.of_type(CHANNEL)
+        assert policy.inputs["notificationChannels"] == [channel.outputs["id"]]
