@@ -150,7 +150,8 @@ def test_gke_collection_objects_are_valid_pod_monitorings(exported, schemas_dir)
     assert [m["metadata"]["namespace"] for m in monitors] == ["chat"]
     for monitor in monitors:
         validate_custom_resource(
-            monitor, schemas_dir / "gmp" / "monitoring.googleapis.com_podmonitorings.yaml"
+            monitor,
+            schemas_dir / "prometheus-engine" / "monitoring.googleapis.com_podmonitorings.yaml",
         )
 
 
