@@ -173,10 +173,9 @@ def _url(fleet: FleetSpec, entry: ServingSpec) -> str:
 RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
-UPTIME_CHECKS = {
-    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "gcp",
-    "aws:route53/healthCheck:HealthCheck": "aws",
-}
+UPTIME_CHECK = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 def _built_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
@@ -197,23 +196,30 @@ def _built_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
 
 
 def _uptime_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
-    """The endpoint-down alert of every uptime check (Cloud Monitoring or Route 53)."""
+    """The endpoint-down alert of every uptime check: Cloud Monitoring's, and the Route 53
+    health checks a CloudWatch alarm watches."""
+    recording = plan.recording
+    probed = [
+        ("gcp", c.inputs["monitoredResource"]["labels"]["host"])
+        for c in recording.of_type(UPTIME_CHECK)
+    ]
+    checks = {c.urn: c for c in recording.of_type(HEALTH_CHECK)}
+    probed += [
+        ("aws", checks[urn].inputs["fqdn"])
+        for alarm in recording.of_type(METRIC_ALARM)
+        if alarm.inputs.get("namespace") == "AWS/Route53"
+        for urn in alarm.dependencies
+        if urn in checks
+    ]
     fleet = plan.stack.fleet
-    threshold = uptime_threshold(fleet)
-    found = []
-    for type_, cloud in UPTIME_CHECKS.items():
-        for check in plan.recording.of_type(type_):
-            host = check.inputs.get("fqdn") or check.inputs["monitoredResource"]["labels"]["host"]
-            labels = {
-                "cloud": cloud,
-                "region": "global",
-                "serving": host,
-                "alert_kind": "endpoint-down",
-                "threshold": threshold,
-                "severity": "page",
-            }
-            found.append((labels, fleet.observability.notify is not None))
-    return found
+    labels = {
+        "region": "global",
+        "alert_kind": "endpoint-down",
+        "threshold": uptime_threshold(fleet),
+        "severity": "page",
+    }
+    routed = fleet.observability.notify is not None
+    return [({**labels, "cloud": cloud, "serving": host}, routed) for cloud, host in probed]
 
 
 def _channel(plan: Plan) -> str:

@@ -872,9 +872,6 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _usage_billed(
         "uptime check", "check executions beyond the free allotment"
     ),
-    "aws:route53/healthCheck:HealthCheck": _usage_billed(
-        "Route 53 health check", "per check with its HTTPS and endpoint options"
-    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _usage_billed(
         "CloudWatch alarm", "per alarm metric a month"
     ),

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import yaml
 
 from llmfleet.components import catalog
+from llmfleet.components.k8s.gateway import health_path
 from llmfleet.components.spec import FleetSpec, RegionSpec, ServingSpec
 
 Severity = Literal["page", "ticket"]
@@ -229,9 +230,6 @@ def alerts(fleet: FleetSpec, region: RegionSpec, cluster: str) -> list[Alert]:
     return found
 
 
-HEALTH_PATH = "/health"
-"""What uptime checks request: vLLM's health endpoint, which needs no API key."""
-
 UPTIME_CHECKERS = ("gcp", "aws")
 """Which cloud probes the fleet's endpoints: the first of these the fleet serves from. GCP
 uptime checks probe any URL from several continents, so a fleet with GCP regions checks its AWS
@@ -245,17 +243,28 @@ class Endpoint:
     scope: str
     """``global`` or the region's name."""
     host: str
+    path: str | None
+    """What is requested over HTTPS: vLLM's ``/health`` of an always-on serving entry through
+    the gateway (``/<serving>/health``, no API key needed); None where every entry scales to
+    zero (a check would keep a cold model warm): then TCP on 443."""
 
 
 def endpoints(fleet: FleetSpec) -> list[Endpoint]:
-    """The global endpoint ``<routing.domain>`` and each serving region's ``<region>.<domain>``;
-    none without a domain."""
+    """The global endpoint ``<routing.domain>`` and each routed region's ``<region>.<domain>``
+    (the names the regional entry answers on); none without a domain."""
     domain = fleet.routing.domain
     if domain is None:
         return []
-    served = [r for r in fleet.regions if any(r in fleet.serving_regions(s) for s in fleet.serving)]
-    regional = [Endpoint(r.region, f"{r.region}.{domain}") for r in served]
-    return [Endpoint("global", domain), *regional]
+    regional = [
+        Endpoint(r.region, f"{r.region}.{domain}", _health(fleet.served_in(r)))
+        for r in fleet.routed_regions()
+    ]
+    return [Endpoint("global", domain, _health(fleet.serving)), *regional]
+
+
+def _health(entries: list[ServingSpec]) -> str | None:
+    warm = [s for s in entries if s.min_replicas > 0]
+    return health_path(warm[0].name) if warm else None
 
 
 def uptime_checker(clouds: Iterable[str]) -> str | None:
@@ -266,7 +275,7 @@ def uptime_checker(clouds: Iterable[str]) -> str | None:
 
 def uptime_threshold(fleet: FleetSpec) -> str:
     minutes = fleet.observability.health_check_minutes
-    return f"{HEALTH_PATH} failing from several locations for {_minutes(minutes)}"
+    return f"failing from several locations for {_minutes(minutes)}"
 
 
 def rule_groups(group: str, found: list[Alert]) -> str:

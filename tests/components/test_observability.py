@@ -71,7 +71,9 @@ def built_rules(recording) -> list[BuiltRule]:
                 )
     for policy in recording.of_type(POLICY):
         (condition,) = policy.inputs["conditions"]
-        promql = condition["conditionPrometheusQueryLanguage"]
+        promql = condition.get("conditionPrometheusQueryLanguage")
+        if promql is None:
+            continue  # an uptime check's policy (tests/components/gcp/test_monitoring.py)
         labels = promql["labels"]
         found.append(
             BuiltRule(
@@ -245,17 +247,30 @@ def test_rule_groups_are_a_prometheus_rule_file(stacks):
 # --- uptime checks --------------------------------------------------------------------------
 
 
-def test_endpoints_are_the_global_name_and_every_serving_region(stacks):
+def test_endpoints_are_the_global_name_and_every_routed_region(stacks):
     fleet, _ = stacks["hybrid"]
-    assert endpoints(fleet) == []  # no routing.domain: nothing to probe
-    routed = fleet.model_copy(
-        update={"routing": fleet.routing.model_copy(update={"domain": "llm.example.com"})}
-    )
-    assert endpoints(routed) == [
-        Endpoint("global", "llm.example.com"),
-        Endpoint("us-east-1", "us-east-1.llm.example.com"),
-        Endpoint("us-central1", "us-central1.llm.example.com"),
+    assert fleet.routing.domain == "llm.example.com"
+    # vLLM's /health of an always-on entry, through each region's gateway route.
+    assert endpoints(fleet) == [
+        Endpoint("global", "llm.example.com", "/chat/health"),
+        Endpoint("us-east-1", "us-east-1.llm.example.com", "/chat/health"),
+        Endpoint("us-central1", "us-central1.llm.example.com", "/chat/health"),
     ]
+    prod, _ = stacks["prod-gcp"]
+    assert endpoints(prod) == []  # no routing.domain: nothing to probe
+
+
+def test_an_endpoint_serving_only_scale_to_zero_entries_is_checked_on_tcp(stacks):
+    fleet, _ = stacks["dev"]
+    routed = fleet.model_copy(
+        update={
+            "routing": fleet.routing.model_copy(
+                update={"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
+            )
+        }
+    )
+    assert fleet.serving[0].min_replicas == 0
+    assert {e.path for e in endpoints(routed)} == {None}
 
 
 def test_gcp_probes_a_mixed_fleet_and_aws_an_aws_only_one():

@@ -40,10 +40,16 @@ def test_every_alert_with_its_threshold_and_channel(plans):
 
 
 def test_without_a_channel_the_table_says_so(plans):
-    channels = {row[5] for row in rows(alerts_table(plans["hybrid"]))}
-    assert channels == {"no channel (console only)"}
+    found = rows(alerts_table(plans["hybrid"]))
+    assert {row[5] for row in found} == {"no channel (console only)"}
+    # 7 per region (two regions) and an uptime check of each of the three names.
+    assert sorted(row[1] for row in found if row[2] == "endpoint-down") == [
+        "llm.example.com",
+        "us-central1.llm.example.com",
+        "us-east-1.llm.example.com",
+    ]
     assert alerts_summary(plans["hybrid"]) == (
-        "alerts: 14, no notification channel (`llmfleet plan hybrid --alerts` lists them)"
+        "alerts: 17, no notification channel (`llmfleet plan hybrid --alerts` lists them)"
     )
 
 

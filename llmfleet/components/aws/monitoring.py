@@ -36,7 +36,6 @@ from llmfleet.components.k8s.autoscaling import (
 from llmfleet.components.k8s.helm import HelmChart, helm_release
 from llmfleet.components.k8s.nvidia import NVIDIA_NAMESPACE
 from llmfleet.components.observability import (
-    HEALTH_PATH,
     Alert,
     Endpoint,
     alerts,
@@ -500,13 +499,12 @@ class AwsUptime(AwsComponent):
 
     def _check(self, endpoint: Endpoint) -> aws.route53.HealthCheck:
         name = f"{self._name}-{endpoint.scope}"
+        https = {"type": "HTTPS", "enable_sni": True, "resource_path": endpoint.path}
         check = aws.route53.HealthCheck(
             name,
             fqdn=endpoint.host,
             port=443,
-            type="HTTPS",
-            enable_sni=True,
-            resource_path=HEALTH_PATH,
+            **(https if endpoint.path else {"type": "TCP"}),
             request_interval=30,
             failure_threshold=3,
             regions=list(HEALTH_CHECK_REGIONS),

@@ -20,7 +20,6 @@ from llmfleet.components.gcp.component import GcpComponent
 from llmfleet.components.gcp.project import MONITORING, RESOURCE_MANAGER
 from llmfleet.components.observability import (
     EVALUATION_SECONDS,
-    HEALTH_PATH,
     Alert,
     Endpoint,
     alerts,
@@ -174,8 +173,19 @@ class GcpMonitoring(GcpComponent):
             timeout="10s",
             selected_regions=list(UPTIME_LOCATIONS),
             checker_type="STATIC_IP_CHECKERS",
-            http_check=gcp.monitoring.UptimeCheckConfigHttpCheckArgs(
-                path=HEALTH_PATH, port=443, use_ssl=True, validate_ssl=True, request_method="GET"
+            http_check=(
+                gcp.monitoring.UptimeCheckConfigHttpCheckArgs(
+                    path=endpoint.path,
+                    port=443,
+                    use_ssl=True,
+                    validate_ssl=True,
+                    request_method="GET",
+                )
+                if endpoint.path
+                else None
+            ),
+            tcp_check=(
+                None if endpoint.path else gcp.monitoring.UptimeCheckConfigTcpCheckArgs(port=443)
             ),
             monitored_resource=gcp.monitoring.UptimeCheckConfigMonitoredResourceArgs(
                 type="uptime_url", labels={"host": endpoint.host, "project_id": self._project}
@@ -191,7 +201,7 @@ class GcpMonitoring(GcpComponent):
             combiner="OR",
             conditions=[
                 gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"{endpoint.host}{HEALTH_PATH} fails",
+                    display_name=f"{endpoint.host}{endpoint.path or ':443'} fails",
                     condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
                         filter=check.uptime_check_id.apply(
                             lambda check_id: (

@@ -170,8 +170,8 @@ def test_without_a_channel_rules_still_evaluate_but_route_nowhere(run):
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ENDPOINTS = [
-    Endpoint("global", "llm.example.com"),
-    Endpoint("us-east-1", "us-east-1.llm.example.com"),
+    Endpoint("global", "llm.example.com", "/chat/health"),
+    Endpoint("us-east-1", "us-east-1.llm.example.com", None),
 ]
 
 
@@ -186,14 +186,17 @@ def test_route53_checks_every_endpoint_and_alarms_in_us_east_1(run):
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     statements = json.loads(key.inputs["policy"])["Statement"]
     assert {"Service": "cloudwatch.amazonaws.com"} in [s.get("Principal") for s in statements]
+    https = checks["llm.example.com"].inputs
+    assert (https["type"], https["port"], https["resourcePath"], https["enableSni"]) == (
+        "HTTPS",
+        443,
+        "/chat/health",
+        True,
+    )
+    tcp = checks["us-east-1.llm.example.com"].inputs
+    assert (tcp["type"], tcp["port"]) == ("TCP", 443) and "resourcePath" not in tcp
     for check in checks.values():
         i = check.inputs
-        assert (i["type"], i["port"], i["resourcePath"], i["enableSni"]) == (
-            "HTTPS",
-            443,
-            "/health",
-            True,
-        )
         assert len(i["regions"]) >= 3
         (alarm,) = [a for a in rec.of_type(ALARM) if check.urn in a.dependencies]
         assert alarm.inputs["region"] == "us-east-1"
@@ -203,13 +206,17 @@ def test_route53_checks_every_endpoint_and_alarms_in_us_east_1(run):
         assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
 
 
-def test_an_aws_only_fleet_with_a_domain_probes_with_route53(run):
+def test_an_aws_only_fleet_with_a_domain_alarms_on_route53_checks(run):
     config = aws_dev({"email": "oncall@example.com"})
     config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
     spec = parse_fleet(config)
     rec = run(lambda: Fleet(spec.name, spec))
-    assert sorted(c.inputs["fqdn"] for c in rec.of_type(HEALTH_CHECK)) == [
-        "llm.example.com",
-        "us-east-1.llm.example.com",
-    ]
+    checks = {c.urn: c for c in rec.of_type(HEALTH_CHECK)}
+    alarmed = sorted(
+        checks[urn].inputs["fqdn"]
+        for alarm in rec.of_type(ALARM)
+        for urn in alarm.dependencies
+        if urn in checks
+    )
+    assert alarmed == ["llm.example.com", "us-east-1.llm.example.com"]
     assert rec.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig") == []

@@ -121,20 +121,23 @@ def test_gke_collects_pod_and_deployment_state_for_the_alerts(recorded):
 def test_uptime_checks_probe_every_endpoint_from_three_continents(run):
     spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
     checks = [
-        Endpoint("global", "llm.example.com"),
-        Endpoint("us-east-1", "us-east-1.llm.example.com"),
+        Endpoint("global", "llm.example.com", "/chat/health"),
+        Endpoint("us-east-1", "us-east-1.llm.example.com", None),
     ]
     rec = run(lambda: GcpMonitoring("mon", spec, spec.regions_of("gcp"), checks))
     configs = {c.inputs["monitoredResource"]["labels"]["host"]: c for c in rec.of_type(UPTIME)}
     assert set(configs) == {"llm.example.com", "us-east-1.llm.example.com"}
+    http = configs["llm.example.com"].inputs["httpCheck"]
+    assert (http["path"], http["port"], http["useSsl"], http["validateSsl"]) == (
+        "/chat/health",
+        443,
+        True,
+        True,
+    )
+    # Only scale-to-zero entries behind it: TCP on 443, so the check keeps no model warm.
+    tcp = configs["us-east-1.llm.example.com"].inputs
+    assert tcp["tcpCheck"] == {"port": 443} and "httpCheck" not in tcp
     for check in configs.values():
-        http = check.inputs["httpCheck"]
-        assert (http["path"], http["port"], http["useSsl"], http["validateSsl"]) == (
-            "/health",
-            443,
-            True,
-            True,
-        )
         assert len(check.inputs["selectedRegions"]) >= 3
         (policy,) = [p for p in rec.of_type(POLICY) if check.urn in p.dependencies]
         threshold = policy.inputs["conditions"][0]["conditionThreshold"]
