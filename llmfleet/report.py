@@ -174,7 +174,6 @@ RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 UPTIME_CHECK = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
-HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
@@ -196,20 +195,18 @@ def _built_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
 
 
 def _uptime_alerts(plan: Plan) -> list[tuple[dict[str, str], bool]]:
-    """The endpoint-down alert of every uptime check: Cloud Monitoring's, and the Route 53
-    health checks a CloudWatch alarm watches."""
+    """The endpoint-down alert of every uptime check: Cloud Monitoring's, and the CloudWatch
+    alarms on the regional entry's Route 53 health checks."""
     recording = plan.recording
     probed = [
         ("gcp", c.inputs["monitoredResource"]["labels"]["host"])
         for c in recording.of_type(UPTIME_CHECK)
     ]
-    checks = {c.urn: c for c in recording.of_type(HEALTH_CHECK)}
+    # Route 53's checks of a region (several serving entries: a calculated check) by their alarm.
     probed += [
-        ("aws", checks[urn].inputs["fqdn"])
+        ("aws", alarm.inputs["alarmDescription"].split(":")[0])
         for alarm in recording.of_type(METRIC_ALARM)
         if alarm.inputs.get("namespace") == "AWS/Route53"
-        for urn in alarm.dependencies
-        if urn in checks
     ]
     fleet = plan.stack.fleet
     labels = {

@@ -291,6 +291,18 @@ class Cloud(Protocol):
         """The existing zone ``routing.zone`` names, on the DNS service this cloud runs."""
         ...
 
+    def alarm_dns_health(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        endpoint: pulumi.ComponentResource,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        """Alerts on the health checks of ``endpoint`` (this cloud's DNS endpoint of the
+        fleet), when this cloud runs the fleet's uptime checks; nothing where the checks have
+        no alertable signal."""
+        ...
+
     def edge(
         self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions
     ) -> Edge:

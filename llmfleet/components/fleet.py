@@ -192,6 +192,12 @@ class Fleet(Component):
         }
         self.gateways = {}
         self.global_endpoint = self._route() if spec.routed_regions() else None
+        dns_cloud = DNS_CLOUDS[spec.dns]
+        if self.global_endpoint is not None and checks.get(dns_cloud):
+            # The DNS cloud runs the uptime checks: page on the routing's own health checks.
+            CLOUDS[dns_cloud].alarm_dns_health(
+                f"{name}-dns-health", spec, self.global_endpoint, self._child()
+            )
         self.register_outputs(
             {
                 "endpoints": {key: stack.endpoint for key, stack in self.regions.items()},

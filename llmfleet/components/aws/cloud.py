@@ -6,9 +6,9 @@ import pulumi
 
 from llmfleet.components.aws.api_key import AwsApiKey
 from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
-from llmfleet.components.aws.dns import Route53Zone
+from llmfleet.components.aws.dns import Route53Endpoint, Route53Zone
 from llmfleet.components.aws.gateway import AwsEdge
-from llmfleet.components.aws.monitoring import AwsAlerting, AwsManagedMetrics, AwsUptime
+from llmfleet.components.aws.monitoring import AwsAlerting, AwsDnsHealthAlarms, AwsManagedMetrics
 from llmfleet.components.aws.network import (
     AwsNetwork,
     AwsNetworkArgs,
@@ -121,8 +121,8 @@ class AwsCloud:
         endpoints: list[Endpoint],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
-        if endpoints:
-            AwsUptime(f"{name}-uptime", fleet, endpoints, opts)
+        # ``endpoints`` are probed by the regional entry's Route 53 health checks already:
+        # alarm_dns_health alarms on those instead of probing the names a second time.
         # Each region's rules live in its own workspace, next to the data they read.
         found = []
         for managed in metrics.values():
@@ -142,6 +142,18 @@ class AwsCloud:
 
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
         return Route53Zone(name, fleet, opts)
+
+    def alarm_dns_health(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        endpoint: pulumi.ComponentResource,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        # Route 53's per-region checks publish HealthCheckStatus: alarm on each.
+        if not isinstance(endpoint, Route53Endpoint):
+            raise TypeError(f"{name}: Route 53 alarms need the fleet's Route 53 endpoint")
+        AwsDnsHealthAlarms(name, fleet, endpoint.health_checks, opts)
 
     def edge(
         self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions

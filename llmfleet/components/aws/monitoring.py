@@ -15,7 +15,7 @@ ClusterRole here grants discovery and ``/metrics`` only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -37,7 +37,6 @@ from llmfleet.components.k8s.helm import HelmChart, helm_release
 from llmfleet.components.k8s.nvidia import NVIDIA_NAMESPACE
 from llmfleet.components.observability import (
     Alert,
-    Endpoint,
     alerts,
     rule_groups,
     uptime_threshold,
@@ -390,9 +389,6 @@ UPTIME_REGION = UPTIME_ALARM_REGION
 """Route 53 publishes health-check metrics only in us-east-1: the alarms and their topic live
 there."""
 
-HEALTH_CHECK_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
-"""Where Route 53's checkers probe from (it needs at least three): two continents."""
-
 
 def alert_topic(
     component: AwsComponent,
@@ -441,23 +437,24 @@ def alert_topic(
     return topic.arn
 
 
-class AwsUptime(AwsComponent):
-    """Route 53 health checks of the fleet's endpoints from three regions, each with a
-    CloudWatch alarm in us-east-1 notifying the fleet's channel (for fleets without GCP
-    regions; those run Cloud Monitoring uptime checks)."""
+class AwsDnsHealthAlarms(AwsComponent):
+    """A CloudWatch alarm in us-east-1 on each region's Route 53 health check (the checks the
+    global endpoint routes by), notifying the fleet's channel: the fleet's uptime alerts when no
+    GCP region runs Cloud Monitoring uptime checks. The probes are the routing's own, so each
+    name is probed once."""
 
-    health_checks: dict[str, aws.route53.HealthCheck]
-    """By endpoint scope (``global`` or a region)."""
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    """By region."""
     topic_arn: pulumi.Output[str] | None
 
     def __init__(
         self,
         name: str,
         fleet: FleetSpec,
-        endpoints: Sequence[Endpoint],
+        health_checks: Mapping[str, aws.route53.HealthCheck],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("llmfleet:aws:Uptime", name, fleet.labels(), opts)
+        super().__init__("llmfleet:aws:DnsHealthAlarms", name, fleet.labels(), opts)
         self._name = name
         self._fleet = fleet
         account_id, partition = iam.caller_account(self)
@@ -480,7 +477,9 @@ class AwsUptime(AwsComponent):
                 publisher=CLOUDWATCH_SERVICE,
                 source_arn=alarms,
             )
-        self.health_checks = {e.scope: self._check(e) for e in endpoints}
+        self.alarms = {
+            region: self._alarm(region, check) for region, check in health_checks.items()
+        }
         self.register_outputs({"topic_arn": self.topic_arn})
 
     def _key(self, account_id: pulumi.Output[str], partition: pulumi.Output[str]) -> aws.kms.Key:
@@ -497,26 +496,15 @@ class AwsUptime(AwsComponent):
             opts=self._child(protect=self._fleet.protect),
         )
 
-    def _check(self, endpoint: Endpoint) -> aws.route53.HealthCheck:
-        name = f"{self._name}-{endpoint.scope}"
-        https = {"type": "HTTPS", "enable_sni": True, "resource_path": endpoint.path}
-        check = aws.route53.HealthCheck(
-            name,
-            fqdn=endpoint.host,
-            port=443,
-            **(https if endpoint.path else {"type": "TCP"}),
-            request_interval=30,
-            failure_threshold=3,
-            regions=list(HEALTH_CHECK_REGIONS),
-            tags=self._tags(name),
-            opts=self._child(),
-        )
+    def _alarm(self, region: str, check: aws.route53.HealthCheck) -> aws.cloudwatch.MetricAlarm:
+        name = f"{self._name}-{region}"
         actions = [self.topic_arn] if self.topic_arn is not None else []
-        aws.cloudwatch.MetricAlarm(
+        return aws.cloudwatch.MetricAlarm(
             name,
-            name=f"{self._fleet.name}-{endpoint.scope}-endpoint-down",
+            name=f"{self._fleet.name}-{region}-endpoint-down",
             alarm_description=(
-                f"{endpoint.host}: {uptime_threshold(self._fleet)} (Route 53 health check)"
+                f"{region}.{self._fleet.routing.domain}: {uptime_threshold(self._fleet)} "
+                "(Route 53 health check)"
             ),
             namespace="AWS/Route53",
             metric_name="HealthCheckStatus",
@@ -534,4 +522,3 @@ class AwsUptime(AwsComponent):
             tags=self._tags(name),
             opts=self._child(),
         )
-        return check

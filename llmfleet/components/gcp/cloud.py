@@ -145,6 +145,17 @@ class GcpCloud:
         channel = f"{notify.kind} {notify.target}" if notify else "none (Cloud Monitoring only)"
         return Monitoring(alerts=monitoring.alerts, channel=channel)
 
+    def alarm_dns_health(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        endpoint: pulumi.ComponentResource,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        # Cloud DNS health checks publish no metric to alert on; the fleet's Cloud Monitoring
+        # uptime checks (monitoring) page instead.
+        return None
+
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
         return CloudDnsZone(name, fleet, opts)
 

@@ -9,9 +9,7 @@ import json
 import pytest
 import yaml
 
-from llmfleet.components.aws.monitoring import AwsUptime
 from llmfleet.components.fleet import Fleet
-from llmfleet.components.observability import Endpoint
 from llmfleet.components.spec import parse_fleet
 from tests.components.k8s.test_serving import config
 from tests.conftest import DEV_FLEET
@@ -165,58 +163,42 @@ def test_without_a_channel_rules_still_evaluate_but_route_nowhere(run):
     assert rec.of_type(ALERTMANAGER) == [] and rec.of_type(TOPIC) == []
 
 
-# --- uptime checks of an AWS-only fleet -------------------------------------------------------
+# --- uptime alarms of an AWS-only fleet -------------------------------------------------------
 
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-ENDPOINTS = [
-    Endpoint("global", "llm.example.com", "/chat/health"),
-    Endpoint("us-east-1", "us-east-1.llm.example.com", None),
-]
 
 
-def test_route53_checks_every_endpoint_and_alarms_in_us_east_1(run):
-    spec = parse_fleet(aws_dev({"email": "oncall@example.com"}))
-    rec = run(lambda: AwsUptime("uptime", spec, ENDPOINTS))
-    checks = {c.inputs["fqdn"]: c for c in rec.of_type(HEALTH_CHECK)}
-    assert set(checks) == {"llm.example.com", "us-east-1.llm.example.com"}
-    (topic,) = rec.of_type(TOPIC)
-    assert topic.region == "us-east-1" and topic.inputs["name"] == "llm-dev-uptime-alerts"
-    (key,) = rec.of_type(KEY)
-    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+@pytest.fixture(scope="module")
+def routed(recorded):
+    config = aws_dev({"email": "oncall@example.com"})
+    config["regions"].append({"cloud": "aws", "region": "us-west-2", "cidr": "10.11.0.0/16"})
+    config["regions"][1]["cluster"] = config["regions"][0]["cluster"]
+    config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
+    spec = parse_fleet(config)
+    return recorded("routed", lambda: Fleet(spec.name, spec)), spec
+
+
+def test_each_regions_route53_check_pages_through_a_us_east_1_alarm(routed):
+    rec, spec = routed
+    alarms = rec.of_type(ALARM)
+    checks = {c.urn: c for c in rec.of_type(HEALTH_CHECK)}
+    # The routing's own checks: no second set of probes.
+    assert len(alarms) == 2
+    (topic,) = [t for t in rec.of_type(TOPIC) if t.inputs["name"] == "llm-dev-uptime-alerts"]
+    assert topic.region == "us-east-1"
+    key = next(k for k in rec.of_type(KEY) if k.urn in topic.dependencies)
     statements = json.loads(key.inputs["policy"])["Statement"]
     assert {"Service": "cloudwatch.amazonaws.com"} in [s.get("Principal") for s in statements]
-    https = checks["llm.example.com"].inputs
-    assert (https["type"], https["port"], https["resourcePath"], https["enableSni"]) == (
-        "HTTPS",
-        443,
-        "/chat/health",
-        True,
-    )
-    tcp = checks["us-east-1.llm.example.com"].inputs
-    assert (tcp["type"], tcp["port"]) == ("TCP", 443) and "resourcePath" not in tcp
-    for check in checks.values():
-        i = check.inputs
-        assert len(i["regions"]) >= 3
-        (alarm,) = [a for a in rec.of_type(ALARM) if check.urn in a.dependencies]
-        assert alarm.inputs["region"] == "us-east-1"
+    for alarm in alarms:
+        (check,) = [checks[urn] for urn in alarm.dependencies if urn in checks]
         assert alarm.inputs["dimensions"] == {"HealthCheckId": check.outputs["id"]}
+        assert alarm.inputs["region"] == "us-east-1"
+        assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == (
+            "AWS/Route53",
+            "HealthCheckStatus",
+        )
         assert alarm.inputs["evaluationPeriods"] == spec.observability.health_check_minutes
         assert alarm.inputs["treatMissingData"] == "breaching"
         assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
-
-
-def test_an_aws_only_fleet_with_a_domain_alarms_on_route53_checks(run):
-    config = aws_dev({"email": "oncall@example.com"})
-    config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
-    spec = parse_fleet(config)
-    rec = run(lambda: Fleet(spec.name, spec))
-    checks = {c.urn: c for c in rec.of_type(HEALTH_CHECK)}
-    alarmed = sorted(
-        checks[urn].inputs["fqdn"]
-        for alarm in rec.of_type(ALARM)
-        for urn in alarm.dependencies
-        if urn in checks
-    )
-    assert alarmed == ["llm.example.com", "us-east-1.llm.example.com"]
     assert rec.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig") == []
