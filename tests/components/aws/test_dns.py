@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.components import catalog
+from llmfleet.components import catalog, cost
 from llmfleet.components.aws.dns import NEAREST_AWS_REGIONS, latency_regions
+from llmfleet.components.cost import Resource
 from llmfleet.components.fleet import Fleet
 from llmfleet.components.spec import parse_fleet
 from llmfleet.recorder import record
@@ -186,3 +187,52 @@ def test_gcp_only_fleets_may_use_route53():
 
 def test_the_zone_is_never_created(mixed):
     assert not mixed.of_type("aws:route53/zone:Zone")
+
+
+def _priced(resources):
+    estimate = cost.estimate(resources)
+    lines = {line.item: round(line.monthly_max, 2) for line in estimate.lines}
+    unpriced = {(u.item, u.reason) for u in estimate.unpriced}
+    return lines, unpriced
+
+
+def test_health_checks_are_priced_and_what_has_no_fixed_rate_is_listed():
+    check = "aws:route53/healthCheck:HealthCheck"
+    lines, unpriced = _priced(
+        [
+            Resource("urn:a", check, "a", {"type": "HTTPS"}, region="global", cloud="aws"),
+            Resource("urn:b", check, "b", {"type": "TCP"}, region="global", cloud="aws"),
+            Resource("urn:c", check, "c", {"type": "CALCULATED"}, region="global", cloud="aws"),
+            Resource(
+                "urn:r",
+                "aws:route53/record:Record",
+                "r",
+                {"setIdentifier": "us-east-1"},
+                region="global",
+                cloud="aws",
+            ),
+            Resource("urn:v", "aws:route53/record:Record", "v", {"type": "CNAME"}),
+        ]
+    )
+    # A basic check at the non-AWS endpoint rate, HTTPS as an optional feature.
+    assert lines == {
+        "health check a": 0.75,
+        "health check a (HTTPS)": 2.0,
+        "health check b": 0.75,
+    }
+    assert unpriced == {
+        ("health check c", "calculated health check"),
+        ("DNS queries r", "queries per million"),
+    }
+
+
+def test_each_regional_gateway_is_priced_as_its_clouds_load_balancer():
+    gateway = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+    lines, unpriced = _priced(
+        [
+            Resource("urn:a", gateway, "alb", {}, region="us-east-1", cloud="aws"),
+            Resource("urn:g", gateway, "gke", {}, region="us-central1", cloud="gcp"),
+        ]
+    )
+    assert lines == {"load balancer alb": 16.43, "load balancer gke": 18.25}
+    assert ("load balancer alb", "capacity units / data per GB") in unpriced
