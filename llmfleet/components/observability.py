@@ -278,6 +278,108 @@ def uptime_threshold(fleet: FleetSpec) -> str:
     return f"failing from several locations for {_minutes(minutes)}"
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One dashboard chart: PromQL queries plotted together, each a legend line."""
+
+    title: str
+    queries: tuple[str, ...]
+    unit: str = ""
+
+
+def replica_usd_per_hour(fleet: FleetSpec, serving: ServingSpec, region: RegionSpec) -> float:
+    """What one replica of ``serving`` costs an hour in ``region``: its share of the pool's node
+    price (spot where the pool is spot), over all its nodes, from the catalog the cost model
+    prices with."""
+    pool = fleet.serving_pool(serving, region)
+    node = region.instance_type_for(pool)
+    share = serving.accelerators_per_replica(pool) / node.accelerator_count
+    return node.hourly_usd(pool.spot) * share
+
+
+TTFT = "vllm:time_to_first_token_seconds"
+TPOT = "vllm:inter_token_latency_seconds"
+E2E = "vllm:e2e_request_latency_seconds"
+
+
+def _quantiles(metric: str, s: str, by: str) -> tuple[str, ...]:
+    return tuple(
+        f"histogram_quantile({q}, sum by (le, {by}) (rate({metric}_bucket{s}[{RATE_WINDOW}])))"
+        for q in (0.5, 0.95, 0.99)
+    )
+
+
+def serving_panels(
+    fleet: FleetSpec, serving: ServingSpec, cluster_of: Mapping[str, str]
+) -> list[Panel]:
+    """The charts of one serving entry, one line per region (its cluster): latency percentiles,
+    throughput, queue and replicas, KV cache and GPU use, and cost. ``cluster_of`` maps the
+    regions whose metrics the dashboard reads to the cluster name their series carry."""
+    regions = [r for r in fleet.serving_regions(serving) if r.region in cluster_of]
+    clusters = "|".join(cluster_of[r.region] for r in regions)
+    s = "{" + f'cluster=~"{clusters}",namespace="{serving.name}"' + "}"
+    gpus = "{" + f'cluster=~"{clusters}"' + "}"
+    by = "cluster"
+    cost, per_million = [], []
+    for region in regions:
+        price = replica_usd_per_hour(fleet, serving, region)
+        r = selector(cluster_of[region.region], serving.name)
+        replicas = f"count(vllm:num_requests_running{r})"
+        cost.append(f"{replicas} * {price:.4f}")
+        tokens = f"sum(rate(vllm:generation_tokens_total{r}[1h])) * 3600 / 1e6"
+        per_million.append(f"({replicas} * {price:.4f}) / ({tokens})")
+    return [
+        Panel("time to first token p50 / p95 / p99", _quantiles(TTFT, s, by), "s"),
+        Panel("time per output token p50 / p95 / p99", _quantiles(TPOT, s, by), "s"),
+        Panel("end-to-end latency p50 / p95 / p99", _quantiles(E2E, s, by), "s"),
+        Panel(
+            "tokens per second (prompt, generated)",
+            (
+                f"sum by ({by}) (rate(vllm:prompt_tokens_total{s}[{RATE_WINDOW}]))",
+                f"sum by ({by}) (rate(vllm:generation_tokens_total{s}[{RATE_WINDOW}]))",
+            ),
+            "1/s",
+        ),
+        Panel(
+            "queue depth and replicas",
+            (
+                f"sum by ({by}) (vllm:num_requests_waiting{s})",
+                f"count by ({by}) (vllm:num_requests_running{s})",
+            ),
+        ),
+        Panel("KV-cache use (max replica)", (f"max by ({by}) (vllm:kv_cache_usage_perc{s})",), "1"),
+        # GPUs by cluster: how the DCGM exporter names the pod of a GPU differs by collector.
+        Panel(
+            "GPU utilisation of its clusters", (f"avg by ({by}) (DCGM_FI_DEV_GPU_UTIL{gpus})",), "%"
+        ),
+        Panel("cost per hour (USD, replicas x catalog price)", tuple(cost), "USD/h"),
+        Panel("cost per million generated tokens (USD)", tuple(per_million), "USD"),
+    ]
+
+
+def fleet_panels(clusters: Iterable[str]) -> list[Panel]:
+    """The fleet view over ``clusters``: every serving entry in every region (one line per
+    cluster and namespace, the namespace being the entry)."""
+    by = "cluster, namespace"
+    s = "{" + f'cluster=~"{"|".join(clusters)}"' + "}"
+    return [
+        Panel("time to first token p95", (_quantiles(TTFT, s, by)[1],), "s"),
+        Panel("time per output token p95", (_quantiles(TPOT, s, by)[1],), "s"),
+        Panel("end-to-end latency p95", (_quantiles(E2E, s, by)[1],), "s"),
+        Panel(
+            "generated tokens per second",
+            (f"sum by ({by}) (rate(vllm:generation_tokens_total{s}[{RATE_WINDOW}]))",),
+            "1/s",
+        ),
+        Panel("queue depth", (f"sum by ({by}) (vllm:num_requests_waiting{s})",)),
+        Panel("replicas", (f"count by ({by}) (vllm:num_requests_running{s})",)),
+        Panel("KV-cache use (max replica)", (f"max by ({by}) (vllm:kv_cache_usage_perc{s})",), "1"),
+        Panel("GPU utilisation by cluster", (f"avg by (cluster) (DCGM_FI_DEV_GPU_UTIL{s})",), "%"),
+        Panel("GPU XID errors", (f"max by (cluster) (DCGM_FI_DEV_XID_ERRORS{s})",)),
+        Panel("servers up by region", (f"count by (cluster) (vllm:num_requests_running{s})",)),
+    ]
+
+
 def rule_groups(group: str, found: list[Alert]) -> str:
     """The alerts as a Prometheus rule file (``groups:``), one group evaluated every minute."""
     document = {

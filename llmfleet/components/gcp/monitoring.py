@@ -1,5 +1,6 @@
-"""Cloud Monitoring alerting for a fleet's GKE regions: one notification channel, one PromQL
-alert policy per alert, and uptime checks of the fleet's endpoints.
+"""Cloud Monitoring for a fleet's GKE regions: one notification channel, one PromQL alert policy
+per alert, uptime checks of the fleet's endpoints, and dashboards (a fleet view and one per
+serving entry, the charts of llmfleet/components/observability.py).
 
 Google Managed Service for Prometheus keeps every GKE cluster's metrics in the project, so Cloud
 Monitoring evaluates the fleet's Prometheus rules (llmfleet/components/observability.py) as alert
@@ -10,6 +11,7 @@ checks its AWS regions' endpoints here too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pulumi
@@ -22,7 +24,10 @@ from llmfleet.components.observability import (
     EVALUATION_SECONDS,
     Alert,
     Endpoint,
+    Panel,
     alerts,
+    fleet_panels,
+    serving_panels,
     uptime_threshold,
 )
 from llmfleet.components.spec import FleetSpec, NotifySpec, RegionSpec
@@ -60,6 +65,8 @@ class GcpMonitoring(GcpComponent):
     """Alert policies by ``<region>/<alert key>``."""
     uptime_checks: dict[str, gcp.monitoring.UptimeCheckConfig]
     """Uptime checks by endpoint scope (``global`` or a region)."""
+    dashboards: dict[str, gcp.monitoring.Dashboard]
+    """The fleet view (``fleet``) and one per serving entry with GKE regions, by name."""
 
     def __init__(
         self,
@@ -81,6 +88,7 @@ class GcpMonitoring(GcpComponent):
             f"{a.region.region}/{a.key}": self._policy(a, channels) for a in self.alerts
         }
         self.uptime_checks = {e.scope: self._uptime(e, channels) for e in endpoints}
+        self._dashboards(regions, endpoints)
         self.register_outputs(
             {"channel": self.channel.id if self.channel else None, "policies": len(self.alerts)}
         )
@@ -240,3 +248,96 @@ class GcpMonitoring(GcpComponent):
             opts=self._child(),
         )
         return check
+
+    def _dashboards(self, regions: list[RegionSpec], endpoints: Sequence[Endpoint]) -> None:
+        """A fleet view and one dashboard per serving entry with GKE regions, PromQL over the
+        project's managed Prometheus."""
+        fleet = self._fleet
+        clusters = {r.region: cluster_name(fleet, r) for r in regions}
+        uptime = [_uptime_widget()] if endpoints else []
+        self.dashboards = {
+            "fleet": self._dashboard(
+                "fleet", f"{fleet.name} fleet", fleet_panels(clusters.values()), extra=uptime
+            )
+        }
+        for serving in fleet.serving:
+            if not any(r.region in clusters for r in fleet.serving_regions(serving)):
+                continue
+            panels = serving_panels(fleet, serving, clusters)
+            self.dashboards[serving.name] = self._dashboard(
+                serving.name, f"{fleet.name} {serving.name}", panels
+            )
+
+    def _dashboard(
+        self, key: str, title: str, panels: list[Panel], extra: Sequence[dict] = ()
+    ) -> gcp.monitoring.Dashboard:
+        widgets = [_chart(panel) for panel in panels] + list(extra)
+        tiles = [
+            {
+                "xPos": (i % 2) * TILE_WIDTH,
+                "yPos": (i // 2) * TILE_HEIGHT,
+                "width": TILE_WIDTH,
+                "height": TILE_HEIGHT,
+                "widget": widget,
+            }
+            for i, widget in enumerate(widgets)
+        ]
+        layout = {"displayName": title, "mosaicLayout": {"columns": 2 * TILE_WIDTH, "tiles": tiles}}
+        return gcp.monitoring.Dashboard(
+            f"{self._name}-dashboard-{key}",
+            project=self._project,
+            dashboard_json=json.dumps(layout, sort_keys=True),
+            opts=self._child(),
+        )
+
+
+TILE_WIDTH = 24
+"""Half of the dashboard grid's 48 columns: two charts per row."""
+TILE_HEIGHT = 16
+
+
+def _chart(panel: Panel) -> dict:
+    """A Cloud Monitoring line chart of a panel's PromQL queries."""
+    return {
+        "title": panel.title,
+        "xyChart": {
+            "dataSets": [
+                {
+                    "timeSeriesQuery": {
+                        "prometheusQuery": query,
+                        **({"unitOverride": panel.unit} if panel.unit else {}),
+                    },
+                    "plotType": "LINE",
+                }
+                for query in panel.queries
+            ],
+            "yAxis": {"scale": "LINEAR", "label": panel.unit},
+        },
+    }
+
+
+def _uptime_widget() -> dict:
+    """Share of uptime checks passing per endpoint (regional health)."""
+    return {
+        "title": "endpoints: share of uptime checks passing",
+        "xyChart": {
+            "dataSets": [
+                {
+                    "timeSeriesQuery": {
+                        "timeSeriesFilter": {
+                            "filter": 'metric.type="monitoring.googleapis.com/uptime_check/'
+                            'check_passed" resource.type="uptime_url"',
+                            "aggregation": {
+                                "alignmentPeriod": "60s",
+                                "perSeriesAligner": "ALIGN_FRACTION_TRUE",
+                                "crossSeriesReducer": "REDUCE_MEAN",
+                                "groupByFields": ["resource.label.host"],
+                            },
+                        }
+                    },
+                    "plotType": "LINE",
+                }
+            ],
+            "yAxis": {"scale": "LINEAR", "label": "1"},
+        },
+    }
