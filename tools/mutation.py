@@ -340,13 +340,38 @@ def _skip_annotation_mutants(session: Path, spans: list[Span]) -> None:
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
 
 
+def _keep_sample(session: Path, size: int) -> int:
+    """Keep ``size`` of the session's mutants not yet run and drop the others; how many there were.
+
+    Job ids are random (uuid4), so the first ``size`` of them in id order are a uniform random
+    sample: the score of a sample estimates the module's without running every mutant.
+    """
+    with sqlite3.connect(session) as db:
+        pending = [
+            job
+            for (job,) in db.execute(
+                "SELECT job_id FROM work_items"
+                " WHERE job_id NOT IN (SELECT job_id FROM work_results) ORDER BY job_id"
+            )
+        ]
+        dropped = [(job,) for job in pending[size:]]
+        db.executemany("DELETE FROM mutation_specs WHERE job_id = ?", dropped)
+        db.executemany("DELETE FROM work_items WHERE job_id = ?", dropped)
+    return len(pending)
+
+
 def _forget_survivors(session: Path) -> None:
     with sqlite3.connect(session) as db:
         db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
 
 
-def run_module(module: str, settings: dict, workdir: Path, recheck: bool) -> list[Mutant]:
-    """Mutate ``module`` in the copy at ``workdir``; return every mutant and its outcome."""
+def run_module(
+    module: str, settings: dict, workdir: Path, recheck: bool, sample: int | None = None
+) -> list[Mutant]:
+    """Mutate ``module`` in the copy at ``workdir``; return every mutant and its outcome.
+
+    ``sample``: a fresh session keeps that many of its mutants (annotations aside), at random.
+    """
     here = [sys.executable, str(workdir / "tools" / "mutation.py")]
     mapped = subprocess.run(
         [*here, "--map", module], cwd=workdir, capture_output=True, text=True, check=False
@@ -377,6 +402,9 @@ def run_module(module: str, settings: dict, workdir: Path, recheck: bool) -> lis
         session.unlink(missing_ok=True)
         _cosmic_ray("init", config, session, workdir)
         _skip_annotation_mutants(session, unevaluated_annotations(source))
+        if sample is not None:
+            total = _keep_sample(session, sample)
+            print(f"{module}: a random sample of {min(sample, total)} of its {total} mutants")
         source_copy.write_text(source)
     server = subprocess.Popen(
         [*here, "--serve", module],
@@ -458,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rerun only the last session's survivors (when the module is unchanged)",
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="mutate a random sample of N mutants per module (a module too big to run whole)",
+    )
     parser.add_argument("--map", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--test", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--serve", metavar="MODULE", help=argparse.SUPPRESS)
@@ -478,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         with tempfile.TemporaryDirectory(prefix="llmfleet-mutation-") as tmp:
             copy_checkout(Path(tmp))
-            mutants = run_module(module, config["settings"], Path(tmp), args.recheck)
+            mutants = run_module(module, config["settings"], Path(tmp), args.recheck, args.sample)
         score, survivors, stale = judge(module, mutants, equivalents.get(module, {}))
         scores.append(score)
         if args.survivors and survivors:

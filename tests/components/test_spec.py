@@ -122,6 +122,39 @@ class TestFleetBasics:
             "unknown field (did you mean 'gpu_pools'?)",
         )
 
+    def test_a_typo_in_a_list_entry_suggests_the_nearest_field(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"gpu_pools": [{**pool(), "acelerator": "x"}]}
+        assert (
+            "fleet.regions[0].cluster.gpu_pools[0].acelerator",
+            "unknown field (did you mean 'accelerator'?)",
+        ) in problems(dev_config)
+
+    def test_a_region_s_raw_rules_hold_beside_its_other_problems(self, dev_config):
+        config = with_gcp(dev_config, zones=0)
+        del config["regions"][1]["pods_cidr"]
+        assert problems(config) == [
+            ("fleet.regions[1].zones", "Input should be greater than or equal to 1"),
+            (
+                "fleet.regions[1].pods_cidr",
+                "required for gcp regions (a /21 or larger private range)",
+            ),
+        ]
+
+    def test_a_region_that_is_not_a_mapping(self, dev_config):
+        dev_config["regions"].append("us-west-2")
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[1]"
+        assert message.startswith("'us-west-2' is not a mapping")
+
+    def test_a_long_value_is_shown_cut_to_60_characters(self, dev_config):
+        dev_config["regions"][0]["cidr"] = "not-a-network-" * 6
+        shown = "'not-a-network-not-a-network-not-a-network-not-a-network-..."
+        assert len(shown) == 60
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cidr",
+            f"{shown} is not a network address; use one like 10.0.0.0/16 (host bits zero)",
+        )
+
     def test_missing_field_is_named(self, dev_config):
         del dev_config["owner"]
         assert only_problem(dev_config) == ("fleet.owner", "Field required")
@@ -206,11 +239,46 @@ class TestRegions:
         assert path == "fleet.regions[0].cloud"
         assert "'aws' or 'gcp'" in message
 
+    def test_an_unknown_cloud_is_not_taken_for_gcp(self, dev_config):
+        # No gcp_project is asked for: only a region on gcp needs one.
+        dev_config["regions"][0]["cloud"] = "oci"
+        path, message = only_problem(dev_config)
+        assert path == "fleet.regions[0].cloud"
+        assert "'aws' or 'gcp'" in message
+
     def test_region_must_be_in_the_catalog_for_that_cloud(self, dev_config):
         dev_config["regions"][0]["region"] = "us-central1"
         path, message = only_problem(dev_config)
         assert path == "fleet.regions[0].region"
         assert message == "'us-central1' is a gcp region, not aws; set cloud: gcp"
+
+    def test_an_aws_region_named_on_gcp_says_so(self, dev_config):
+        config = with_gcp(dev_config, region="us-west-2")
+        path, message = only_problem(config)
+        assert path == "fleet.regions[1].region"
+        assert message.startswith("'us-west-2' is a")
+        assert message.endswith(" aws region, not gcp; set cloud: aws")
+
+    def test_a_kubernetes_version_not_yet_released(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"kubernetes_version": "1.99"}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cluster.kubernetes_version",
+            "'1.99' is not released on EKS; use one of 1.32, 1.33, 1.34, 1.35, 1.36, 1.37",
+        )
+
+    def test_a_gcp_subnet_holds_the_cluster_s_nodes(self, dev_config):
+        def gcp(max_nodes: int) -> dict:
+            config = with_gcp(copy.deepcopy(dev_config), cidr="10.30.0.0/24")
+            config["regions"][1]["cluster"] = {"gpu_pools": [pool(max_nodes=max_nodes)]}
+            config["budget"]["max_accelerators"] = 1000
+            return config
+
+        # A /24 has 252 node addresses: six system nodes and 246 GPU nodes.
+        assert parse_fleet(gcp(246)).regions[1].max_nodes() == 252
+        assert only_problem(gcp(247)) == (
+            "fleet.regions[1].cidr",
+            "10.30.0.0/24 has 252 node addresses, but the cluster reaches 253 nodes",
+        )
 
     def test_unknown_region_lists_the_cloud_regions_and_the_nearest(self, dev_config):
         dev_config["regions"][0]["region"] = "us-est-1"
@@ -1011,6 +1079,21 @@ class TestPoolZones:
         region = fleet.regions[1]
         assert region.pool_zones(region.cluster.gpu_pools[0]) == ("us-central1-b",)
 
+    def test_a_tpu_slice_takes_only_the_first_of_several_zones_offering_it(self, dev_config):
+        fleet = parse_fleet(
+            self.gcp_pool(dev_config, "us-east5", 3, accelerator="tpu-v6e", count=4)
+        )
+        region = fleet.regions[1]
+        tpu = region.cluster.gpu_pools[0]
+        # us-east5-a and -b offer ct6e-standard-4t; a slice lives in one zone.
+        assert region.pool_zones(tpu) == ("us-east5-a",)
+        assert region.slice_hosts(tpu) == 1
+
+    def test_a_gpu_pool_is_one_host_per_node(self, dev_config):
+        fleet = parse_fleet(self.gcp_pool(dev_config, "us-west4", 3))
+        region = fleet.regions[1]
+        assert region.slice_hosts(region.cluster.gpu_pools[0]) == 1
+
     def test_a_region_whose_cluster_zones_lack_the_type_is_refused_naming_the_zones(
         self, dev_config
     ):
@@ -1247,6 +1330,152 @@ class TestDayTwo:
         assert only_problem(raw) == (
             "fleet.regions[0].cluster.maintenance_exclusions[0].end",
             "NO_UPGRADES lasts at most 30 days in GKE",
+        )
+
+    def test_windows_of_4_to_24_hours(self, dev_config):
+        raw = self.cluster(
+            copy.deepcopy(dev_config), maintenance_window={"days": ["FR", "SA", "SU"], "hours": 4}
+        )
+        assert parse_fleet(raw).regions[0].cluster.maintenance_window.hours == 4
+        raw = self.cluster(
+            copy.deepcopy(dev_config),
+            maintenance_window={"days": ["MO", "TU", "WE", "TH", "FR", "SA"], "hours": 24},
+        )
+        assert parse_fleet(raw).regions[0].cluster.maintenance_window.hours == 24
+        raw = self.cluster(
+            copy.deepcopy(dev_config), maintenance_window={"days": ["SA", "SU"], "hours": 3}
+        )
+        assert only_problem(raw)[0] == "fleet.regions[0].cluster.maintenance_window.hours"
+        raw = self.cluster(dev_config, maintenance_window={"days": ["SA", "SU"], "hours": 25})
+        assert only_problem(raw)[0] == "fleet.regions[0].cluster.maintenance_window.hours"
+
+    def test_a_window_every_day(self, dev_config):
+        days = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+        raw = self.cluster(dev_config, maintenance_window={"days": days, "hours": 8})
+        assert parse_fleet(raw).regions[0].cluster.maintenance_window.days == days
+
+    def test_an_always_open_window_is_refused(self, dev_config):
+        days = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+        raw = self.cluster(dev_config, maintenance_window={"days": days, "hours": 24})
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_window.hours",
+            "an always-open window is no window; use fewer hours",
+        )
+
+    @pytest.mark.parametrize(
+        ("end", "scope"),
+        [
+            ("2027-01-19T00:00:00Z", "NO_UPGRADES"),
+            ("2027-01-20T00:00:00Z", "NO_MINOR_UPGRADES"),
+            ("2027-06-20T00:00:00Z", "NO_MINOR_OR_NODE_UPGRADES"),
+        ],
+    )
+    def test_a_full_freeze_of_30_days_and_longer_partial_ones(self, dev_config, end, scope):
+        exclusion = {"name": "freeze", "start": "2026-12-20T00:00:00Z", "end": end, "scope": scope}
+        raw = self.cluster(dev_config, maintenance_exclusions=[exclusion])
+        [parsed] = parse_fleet(raw).regions[0].cluster.maintenance_exclusions
+        assert parsed.scope == scope
+
+    def test_exclusion_times_need_a_time_zone(self, dev_config):
+        exclusion = {
+            "name": "freeze",
+            "start": "2026-12-20T00:00:00",
+            "end": "2026-12-21T00:00:00Z",
+        }
+        raw = self.cluster(dev_config, maintenance_exclusions=[exclusion])
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_exclusions[0].start",
+            "give a time zone, e.g. 2026-12-20T00:00:00Z",
+        )
+
+
+class TestReservedNames:
+    @pytest.mark.parametrize("prefix", ["xn--", "sthree-", "amzn-s3-demo-"])
+    def test_s3_reserved_prefixes(self, dev_config, prefix):
+        dev_config["name"] = f"{prefix}llm"
+        assert only_problem(dev_config) == (
+            "fleet.name",
+            f"'{prefix}llm' starts with '{prefix}', which S3 reserves for bucket names (the fleet "
+            "name starts every bucket name)",
+        )
+
+
+class TestTags:
+    def test_a_bad_key_and_a_bad_value_each_get_their_hint(self, dev_config):
+        dev_config["tags"] = {"Team": "Bad Value"}
+        assert problems(dev_config) == [
+            (
+                "fleet.tags.Team",
+                "'Team' is not allowed; use lowercase letters, digits, '-' and '_', at most 63, "
+                "starting with a letter, e.g. 'team' or 'data_class' (no ':' or capitals; AWS "
+                "reserves the 'aws:' prefix)",
+            ),
+            (
+                "fleet.tags.Team",
+                "'Bad Value' is not allowed; use lowercase letters, digits, '-' and '_', at most "
+                "63, starting and ending with a letter or digit, e.g. 'search' or 'pci-dss'",
+            ),
+        ]
+
+    def test_a_tag_the_fleet_sets_itself_is_refused(self, dev_config):
+        dev_config["tags"] = {"team": "inference", "owner": "someone-else"}
+        assert only_problem(dev_config) == (
+            "fleet.tags.owner",
+            "'owner' is a tag the fleet sets itself (owner: ml-platform); remove it from "
+            "fleet.tags",
+        )
+
+    def test_aws_leaves_room_for_39_tags(self, dev_config):
+        dev_config["tags"] = {f"t{i}": "x" for i in range(39)}
+        assert len(parse_fleet(copy.deepcopy(dev_config)).tags) == 39
+        dev_config["tags"]["t39"] = "x"
+        assert only_problem(dev_config) == (
+            "fleet.tags",
+            "40 tags, but at most 39 fit: aws allows 50 tags per resource, the fleet sets 5 "
+            "itself and its components add up to 6 more",
+        )
+
+    def test_gcp_leaves_room_for_53_labels(self, dev_config):
+        config = with_gcp(dev_config)
+        del config["regions"][0]
+        config["tags"] = {f"t{i}": "x" for i in range(53)}
+        assert len(parse_fleet(copy.deepcopy(config)).tags) == 53
+        config["tags"]["t53"] = "x"
+        assert only_problem(config) == (
+            "fleet.tags",
+            "54 tags, but at most 53 fit: gcp allows 64 labels per resource, the fleet sets 5 "
+            "itself and its components add up to 6 more",
+        )
+
+
+class TestPodsRange:
+    def gcp(self, config: dict, pods_cidr: str, max_nodes: int) -> dict:
+        config = with_gcp(config, pods_cidr=pods_cidr)
+        config["regions"][1]["cluster"] = {"gpu_pools": [pool(max_nodes=max_nodes)]}
+        config["budget"]["max_accelerators"] = 64
+        return config
+
+    def test_a_range_holding_exactly_the_cluster_s_nodes(self, dev_config):
+        # A /21 holds eight /24 node ranges: the six system nodes and two GPU nodes.
+        fleet = parse_fleet(self.gcp(dev_config, "10.128.0.0/21", 2))
+        assert fleet.regions[1].max_nodes() == 8
+
+    @pytest.mark.parametrize(
+        ("pods_cidr", "max_nodes", "holds", "needed", "prefix"),
+        [
+            ("10.128.0.0/21", 3, 8, 9, 20),
+            ("10.128.0.0/20", 20, 16, 26, 19),
+            ("10.128.0.0/21", 30, 8, 36, 18),
+        ],
+    )
+    def test_a_range_too_small_names_the_size_needed(
+        self, dev_config, pods_cidr, max_nodes, holds, needed, prefix
+    ):
+        assert only_problem(self.gcp(dev_config, pods_cidr, max_nodes)) == (
+            "fleet.regions[1].pods_cidr",
+            f"{pods_cidr} holds pod ranges for {holds} nodes at 110 pods per node (a /24 each), "
+            f"but the cluster reaches {needed} nodes (system pool and every gpu pool at "
+            f"max_nodes); use a /{prefix} or larger",
         )
 
 

@@ -82,6 +82,21 @@ def test_a_serving_override_out_of_range_names_its_path(dev_config):
     ]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("ttft_p95_seconds", 0, "0 is not above 0: give seconds above 0, e.g. 2.5"),
+        ("kv_cache_saturation", 1.2, "1.2 is outside 0 to 1: give a fraction, e.g. 0.05 for 5 %"),
+        ("ttft_p95_seconds", "inf", "Input should be a finite number"),
+        ("error_rate", "nan", "Input should be a finite number"),
+        ("kv_cache_saturation", "nan", "Input should be a finite number"),
+    ],
+)
+def test_every_override_is_checked_like_its_fleet_wide_threshold(dev_config, field, value, message):
+    config = with_observability(dev_config, {"serving": {"chat": {field: value}}})
+    assert problems(config) == [(f"fleet.observability.serving.chat.{field}", message)]
+
+
 def test_an_override_for_an_unknown_serving_entry_is_refused(dev_config):
     config = with_observability(dev_config, {"serving": {"caht": {"ttft_p95_seconds": 4}}})
     assert problems(config) == [
@@ -172,3 +187,31 @@ def test_an_aws_only_fleets_uptime_alarms_need_a_us_east_1_topic(dev_config):
     ]
     config["observability"]["notify"]["sns_topic_arn"] = topic.replace("eu-west-1", "us-east-1")
     assert parse_fleet(config).observability.notify.kind == "sns_topic_arn"
+
+
+@pytest.mark.parametrize(
+    ("field", "highest"),
+    [
+        ("for_minutes", 1440),
+        ("capacity_exhausted_minutes", 1440),
+        ("pending_gpu_pod_minutes", 1440),
+        ("idle_gpu_minutes", 10080),
+        ("health_check_minutes", 60),
+    ],
+)
+def test_durations_have_a_documented_ceiling(dev_config, field, highest):
+    config = with_observability(dev_config, {field: highest})
+    assert getattr(parse_fleet(config).observability, field) == highest
+    config = with_observability(dev_config, {field: highest + 1})
+    assert problems(config) == [
+        (f"fleet.observability.{field}", f"Input should be less than or equal to {highest}")
+    ]
+
+
+@pytest.mark.parametrize("field", ["ttft_p95_seconds", "error_rate", "kv_cache_saturation"])
+def test_fleet_wide_thresholds_are_finite(dev_config, field):
+    for value in ("nan", "inf"):
+        config = with_observability(dev_config, {field: value})
+        assert problems(config) == [
+            (f"fleet.observability.{field}", "Input should be a finite number")
+        ]
