@@ -155,6 +155,53 @@ class TestFleetBasics:
             f"{shown} is not a network address; use one like 10.0.0.0/16 (host bits zero)",
         )
 
+    def test_every_rule_a_region_breaks_is_reported(self, dev_config):
+        dev_config["regions"][0]["zones"] = 1
+        dev_config["regions"][0]["cluster"] = {"kubernetes_version": "1.19"}
+        assert problems(dev_config) == [
+            ("fleet.regions[0].zones", "1 is too few; EKS needs subnets in at least 2 zones"),
+            (
+                "fleet.regions[0].cluster.kubernetes_version",
+                "'1.19' is no longer on EKS; use one of 1.32, 1.33, 1.34, 1.35, 1.36, 1.37",
+            ),
+        ]
+
+    def test_the_pods_range_is_judged_only_when_every_pool_is_valid(self, dev_config):
+        config = with_gcp(dev_config, pods_cidr="10.128.0.0/21")
+        pools = [pool(name="odd", count=3), pool(name="big", max_nodes=30)]
+        config["regions"][1]["cluster"] = {"gpu_pools": pools}
+        config["budget"]["max_accelerators"] = 1000
+        assert problems(config) == [
+            (
+                "fleet.regions[1].cluster.gpu_pools[0].accelerator",
+                "gcp offers 'nvidia-l4' with 1, 2, 4, 8 per node, not 3",
+            )
+        ]
+
+    def test_an_infinite_budget_is_refused(self, dev_config):
+        dev_config["budget"]["monthly_usd"] = "inf"
+        assert only_problem(dev_config) == (
+            "fleet.budget.monthly_usd",
+            "Input should be a finite number",
+        )
+
+    @pytest.mark.parametrize("word", ["google", "null", "undefined", "ssl"])
+    def test_gcp_project_ids_without_restricted_words(self, dev_config, word):
+        config = with_gcp(dev_config)
+        config["gcp_project"] = f"my-{word}-project"
+        assert only_problem(config) == (
+            "fleet.gcp_project",
+            f"'my-{word}-project' contains '{word}', which GCP does not allow in project ids "
+            "(restricted: google, null, undefined, ssl)",
+        )
+
+    def test_a_value_of_the_wrong_type_keeps_pydantic_s_words(self, dev_config):
+        dev_config["regions"][0]["network"] = {"flow_logs": "maybe"}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].network.flow_logs",
+            "Input should be a valid boolean, unable to interpret input",
+        )
+
     def test_missing_field_is_named(self, dev_config):
         del dev_config["owner"]
         assert only_problem(dev_config) == ("fleet.owner", "Field required")
@@ -1093,6 +1140,14 @@ class TestPoolZones:
         fleet = parse_fleet(self.gcp_pool(dev_config, "us-west4", 3))
         region = fleet.regions[1]
         assert region.slice_hosts(region.cluster.gpu_pools[0]) == 1
+
+    def test_the_hint_counts_the_zones_up_to_the_first_offering_the_type(self, dev_config):
+        raw = self.gcp_pool(dev_config, "us-central1", 1, accelerator="tpu-v6e", count=4)
+        assert only_problem(raw) == (
+            "fleet.regions[1].cluster.gpu_pools[0].accelerator",
+            "ct6e-standard-4t is offered in us-central1 only in us-central1-b, none of the "
+            "cluster's zones (us-central1-a); set zones to 2 or more to span one",
+        )
 
     def test_a_region_whose_cluster_zones_lack_the_type_is_refused_naming_the_zones(
         self, dev_config
