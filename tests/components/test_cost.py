@@ -1006,3 +1006,49 @@ class TestOnDemandReplicas:
         # g6.xlarge in us-east-1: $0.4129/h spot, $0.8048/h on-demand (catalog).
         assert lines["pool aa: g6.xlarge spot"][2:5] == (1, 6, 0.4129)
         assert lines["pool aa: g6.xlarge on-demand (on_demand_replicas)"][2:5] == (2, 2, 0.8048)
+
+
+class TestRegionalEntryAndGlobalEndpoint:
+    def test_route53_health_checks(self):
+        basic = res("aws:route53/healthCheck:HealthCheck", "hc", {"type": "HTTP"}, region=None)
+        https = res("aws:route53/healthCheck:HealthCheck", "tls", {"type": "HTTPS"})
+        calculated = res("aws:route53/healthCheck:HealthCheck", "all", {"type": "CALCULATED"})
+        assert priced(basic, https, calculated) == {
+            "health check hc": ("global", "network", 1, 1, 0.75, 0.75),
+            "health check tls": ("us-east-1", "network", 1, 1, 0.75, 0.75),
+            "health check tls (HTTPS)": ("us-east-1", "network", 1, 1, 2.0, 2.0),
+        }
+        assert unpriced(basic, https, calculated) == {
+            "health check all": ("global", "network", "calculated health check")
+        }
+
+    def test_routed_records_bill_per_query(self):
+        latency = res("aws:route53/record:Record", "api-use1", {"setIdentifier": "us-east-1"})
+        geo = res(
+            "gcp:dns/recordSet:RecordSet", "api", {"routingPolicy": {"geos": []}}, region=None
+        )
+        simple = res("aws:route53/record:Record", "www", {"type": "A"})
+        assert priced(latency, geo, simple) == {}
+        assert unpriced(latency, geo, simple) == {
+            "DNS queries api-use1": ("global", "network", "queries per million"),
+            "DNS queries api": ("global", "network", "queries per million"),
+        }
+
+    def test_gcp_health_checks_and_addresses_are_unpriced(self):
+        check = res("gcp:compute/healthCheck:HealthCheck", "hc", {}, region=None)
+        address = res("gcp:compute/globalAddress:GlobalAddress", "ip", {}, region="us-central1")
+        assert unpriced(check, address) == {
+            "hc": ("global", "network", "Cloud DNS health check of external endpoints"),
+            "ip": ("us-central1", "network", "static external IP address"),
+        }
+
+    def test_a_gateway_is_its_cloud_s_load_balancer(self):
+        gateway = res(
+            "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+            "gw",
+            {"spec": {"gatewayClassName": "amazon-alb"}},
+            cloud="aws",
+        )
+        assert priced(gateway) == {
+            "load balancer gw": ("us-east-1", "network", 1, 1, 0.0225, 16.43)
+        }

@@ -556,6 +556,25 @@ class TestGpuPools:
             "8x16, 16x16",
         )
 
+    @pytest.mark.parametrize(
+        ("count", "machine"), [(1, "ct5lp-hightpu-1t"), (8, "ct5lp-hightpu-8t")]
+    )
+    def test_multi_host_slices_are_built_from_four_chip_hosts(self, prod_config, count, machine):
+        topology = "4x4" if count == 8 else "2x2"
+        tpu = pool(accelerator="tpu-v5e", count=count, tpu_topology=topology)
+        assert only_problem(with_pools(prod_config, tpu, region=2)) == (
+            "fleet.regions[2].cluster.gpu_pools[0].tpu_topology",
+            f"a {topology} slice spans several hosts, and tpu-v5e builds those only from 4-chip "
+            f"hosts (count: 4), not {count}-chip {machine}",
+        )
+
+    def test_a_slice_smaller_than_its_host_is_refused(self, prod_config):
+        tpu = pool(accelerator="tpu-v5e", count=8, tpu_topology="2x2")
+        assert only_problem(with_pools(prod_config, tpu, region=2)) == (
+            "fleet.regions[2].cluster.gpu_pools[0].tpu_topology",
+            "2x2 is 4 chips, fewer than one 8-chip ct5lp-hightpu-8t",
+        )
+
     def test_a_tpu_slice_of_whole_hosts_is_allowed(self, prod_config):
         tpu = pool(accelerator="tpu-v5e", count=4, tpu_topology="2x4")
         fleet = parse_fleet(with_pools(prod_config, tpu, region=2))
