@@ -360,13 +360,23 @@ def _keep_sample(session: Path, size: int) -> int:
     return len(pending)
 
 
-def _forget_survivors(session: Path) -> None:
+def _forget_survivors(session: Path, listed: dict[tuple[str, str], str]) -> None:
+    """Forget the survivors so they run again, except those listed as equivalent."""
     with sqlite3.connect(session) as db:
-        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        survivors = db.execute(
+            "SELECT job_id, diff FROM work_results WHERE test_outcome = 'SURVIVED'"
+        ).fetchall()
+        again = [(job,) for job, diff in survivors if changed_text(diff or "") not in listed]
+        db.executemany("DELETE FROM work_results WHERE job_id = ?", again)
 
 
 def run_module(
-    module: str, settings: dict, workdir: Path, recheck: bool, sample: int | None = None
+    module: str,
+    settings: dict,
+    workdir: Path,
+    recheck: bool,
+    sample: int | None = None,
+    listed: dict[tuple[str, str], str] | None = None,
 ) -> list[Mutant]:
     """Mutate ``module`` in the copy at ``workdir``; return every mutant and its outcome.
 
@@ -395,7 +405,7 @@ def run_module(
     session, source_copy = SESSIONS / f"{stem}.sqlite", SESSIONS / f"{stem}.source.py"
     source = (workdir / module).read_text()
     if recheck and session.exists() and source_copy.exists() and source_copy.read_text() == source:
-        _forget_survivors(session)
+        _forget_survivors(session, listed or {})
     else:
         if recheck:
             print(f"{module} changed since its last session: mutating all of it")
@@ -484,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--recheck",
         action="store_true",
-        help="rerun only the last session's survivors (when the module is unchanged)",
+        help="rerun only the last session's survivors not listed as equivalent (when the "
+        "module is unchanged)",
     )
     parser.add_argument(
         "--sample",
@@ -512,7 +523,14 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         with tempfile.TemporaryDirectory(prefix="llmfleet-mutation-") as tmp:
             copy_checkout(Path(tmp))
-            mutants = run_module(module, config["settings"], Path(tmp), args.recheck, args.sample)
+            mutants = run_module(
+                module,
+                config["settings"],
+                Path(tmp),
+                args.recheck,
+                args.sample,
+                equivalents.get(module, {}),
+            )
         score, survivors, stale = judge(module, mutants, equivalents.get(module, {}))
         scores.append(score)
         if args.survivors and survivors:
