@@ -202,6 +202,21 @@ class TestFleetBasics:
             "Input should be a valid boolean, unable to interpret input",
         )
 
+    def test_a_typo_in_an_optional_section_suggests_the_nearest_field(self, dev_config):
+        dev_config["observability"] = {"notify": {"emails": "oncall@example.com"}}
+        assert only_problem(dev_config) == (
+            "fleet.observability.notify.emails",
+            "unknown field (did you mean 'email'?)",
+        )
+
+    def test_an_explicit_instance_type_is_checked_for_its_capacity(self, dev_config):
+        config = with_pools(dev_config, pool(instance_type="g6.xlarge", capacity="flex-start"))
+        assert only_problem(config) == (
+            "fleet.regions[0].cluster.gpu_pools[0].capacity",
+            "g6.xlarge is not sold as flex-start capacity; it is offered as: on-demand, spot, "
+            "reservation",
+        )
+
     def test_missing_field_is_named(self, dev_config):
         del dev_config["owner"]
         assert only_problem(dev_config) == ("fleet.owner", "Field required")
@@ -1449,6 +1464,19 @@ class TestDayTwo:
         raw = self.cluster(dev_config, maintenance_exclusions=[exclusion])
         [parsed] = parse_fleet(raw).regions[0].cluster.maintenance_exclusions
         assert parsed.scope == scope
+
+    def test_a_full_freeze_of_31_days_is_refused(self, dev_config):
+        exclusion = {
+            "name": "freeze",
+            "start": "2026-12-20T00:00:00Z",
+            "end": "2027-01-20T00:00:00Z",
+            "scope": "NO_UPGRADES",
+        }
+        raw = self.cluster(dev_config, maintenance_exclusions=[exclusion])
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_exclusions[0].end",
+            "NO_UPGRADES lasts at most 30 days in GKE",
+        )
 
     def test_exclusion_times_need_a_time_zone(self, dev_config):
         exclusion = {
