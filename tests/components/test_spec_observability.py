@@ -215,3 +215,21 @@ def test_fleet_wide_thresholds_are_finite(dev_config, field):
         assert problems(config) == [
             (f"fleet.observability.{field}", "Input should be a finite number")
         ]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "for_minutes",
+        "capacity_exhausted_minutes",
+        "pending_gpu_pod_minutes",
+        "health_check_minutes",
+    ],
+)
+def test_durations_of_one_minute_are_the_shortest(dev_config, field):
+    assert (
+        getattr(parse_fleet(with_observability(dev_config, {field: 1})).observability, field) == 1
+    )
+    assert problems(with_observability(dev_config, {field: 0})) == [
+        (f"fleet.observability.{field}", "Input should be greater than or equal to 1")
+    ]
