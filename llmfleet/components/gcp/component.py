@@ -32,6 +32,8 @@ class GcpComponent(Component):
         super().__init__(type_, name, None, opts)
         if project is None:
             raise ValueError(f"{name}: GCP resources need the fleet's gcp_project")
+        self._project: str = project
+        """The project every resource of the component lives in."""
         self._apis: list[pulumi.Resource] = list(project_apis(project).enabled(self.APIS))
 
     def _child(self, **options: Any) -> pulumi.ResourceOptions:

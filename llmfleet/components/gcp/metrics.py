@@ -47,8 +47,7 @@ class GcpManagedMetrics(GcpComponent):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmfleet:gcp:ManagedMetrics", name, fleet.gcp_project, opts)
-        project = fleet.gcp_project
-        assert project is not None
+        project = self._project
         child = self._child()
         account = gcp.serviceaccount.Account(
             f"{name}-keda",

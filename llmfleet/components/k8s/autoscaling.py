@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from llmfleet.components.component import Component
 from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.helm import HelmChart, helm_release
 
@@ -301,7 +302,7 @@ class ClusterAutoscalingArgs:
     """Install the KEDA HTTP add-on: the cluster serves an entry that scales to zero."""
 
 
-class ClusterAutoscaling(pulumi.ComponentResource):
+class ClusterAutoscaling(Component):
     """KEDA on one cluster, reading the cloud's managed Prometheus; the KEDA HTTP add-on where
     an entry scales to zero."""
 

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from llmfleet.components.component import Component
 from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.helm import HelmChart, helm_release
 
@@ -42,7 +43,7 @@ class SecretSyncArgs:
     """The cloud grants to the controller's service account: the store waits for them."""
 
 
-class SecretSync(pulumi.ComponentResource):
+class SecretSync(Component):
     """The External Secrets controller and the cluster's store of the fleet's API key."""
 
     release: kubernetes.helm.v3.Release
@@ -58,7 +59,7 @@ class SecretSync(pulumi.ComponentResource):
                 "name": NAMESPACE,
                 "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=self._child(provider=args.provider),
         )
         self.release = helm_release(
             f"{name}-external-secrets",
@@ -72,9 +73,7 @@ class SecretSync(pulumi.ComponentResource):
                 "nodeSelector": scheduling.pool_node_selector(scheduling.SYSTEM_POOL),
             },
             namespace.metadata.name,
-            pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=list(args.identity)
-            ),
+            self._child(provider=args.provider, depends_on=list(args.identity)),
         )
         self.store = kubernetes.apiextensions.CustomResource(
             f"{name}-store",
@@ -82,9 +81,7 @@ class SecretSync(pulumi.ComponentResource):
             kind="ClusterSecretStore",
             metadata={"name": STORE},
             spec={"provider": dict(args.store)},
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[self.release]
-            ),
+            opts=self._child(provider=args.provider, depends_on=[self.release]),
         )
         self.register_outputs({"store": STORE})
 

@@ -36,6 +36,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from llmfleet.components import catalog
+from llmfleet.components.component import Component
 from llmfleet.components.k8s import autoscaling, scheduling, secrets
 from llmfleet.components.spec import GpuPoolSpec, ModelSpec, ServingSpec
 
@@ -171,7 +172,7 @@ class ModelServerArgs:
     controller."""
 
 
-class ModelServer(pulumi.ComponentResource):
+class ModelServer(Component):
     """vLLM servers of one serving entry on one cluster: one workload and Service per version."""
 
     namespace: kubernetes.core.v1.Namespace
@@ -262,8 +263,9 @@ class ModelServer(pulumi.ComponentResource):
 
     # --- names and labels ---------------------------------------------------------------
 
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=self._args.provider, **kwargs)
+    def _child(self, **options: Any) -> pulumi.ResourceOptions:
+        """Options of a child: parented to the server, on the cluster's provider."""
+        return super()._child(provider=self._args.provider, **options)
 
     def _labels(self) -> dict[str, str]:
         return {
