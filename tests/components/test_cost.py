@@ -387,7 +387,8 @@ class TestUsageOfServing:
 
     def test_replicas_pack_onto_the_served_pool_s_nodes(self):
         serving = {"pool": "mm", "min_replicas": 5, "tensor_parallel_size": 1}
-        usage = cost.usage_of(parse_fleet(fleet_serving(self.POOLS, serving)))
+        # Parsed as a stack file is: names are strings read from the file, not literals.
+        usage = cost.usage_of(parse_fleet(engine(fleet_serving(self.POOLS, serving))))
         # Four one-GPU replicas fit on a 4-GPU node: five replicas keep two nodes up.
         assert usage.serving_nodes == {("us-east-1", "mm"): 2}
 
@@ -619,7 +620,7 @@ class TestKarpenterNodePool:
         def node_class(name: str, provider: str, size: str) -> Resource:
             mappings = [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": size}}]
             inputs = {"metadata": {"name": name}, "spec": {"blockDeviceMappings": mappings}}
-            return res(NODE_CLASS, f"{name}-{provider}", inputs, provider=provider)
+            return res(NODE_CLASS, f"{name}-{provider}", inputs, provider=engine(provider))
 
         pool = karpenter_pool({"cpu": "8"}, nodeClassRef={"name": "l4"})
         resources = [
@@ -628,6 +629,7 @@ class TestKarpenterNodePool:
             res(KARPENTER, "np", pool, provider="p-a"),
             node_class("l4", "p-b", "500Gi"),
             node_class("zz", "p-a", "300Gi"),
+            node_class("aa", "p-a", "700Gi"),
             node_class("l4", "p-a", "100Gi"),
         ]
         disks = priced(*resources)["pool l4: 100 GB gp3 disk per node"]
@@ -804,6 +806,11 @@ class TestServices:
         assert unpriced(kept, forever) == {
             "log group fl storage": ("global", "logs", "kept forever")
         }
+
+    def test_log_storage_is_to_a_tenth_of_a_gb(self):
+        week = res("aws:cloudwatch/logGroup:LogGroup", "lg", {"name": "/app", "retentionInDays": 7})
+        # 10 GB a month kept 7 days: 2.3 GB stored.
+        assert priced(week)["log group /app storage"] == ("us-east-1", "logs", 2.3, 2.3, 0.03, 0.07)
 
     def test_flow_logs_of_a_subnetwork(self):
         logged = res(

@@ -1376,6 +1376,11 @@ class TestDayTwo:
             f"as {EKS_NODE_IMAGE}",
         )
 
+    def test_a_gcp_region_s_node_image_is_not_judged(self, prod_config):
+        # GKE picks its own node images: node_image is an EKS AMI alias.
+        prod_config["regions"][2]["cluster"] = {"node_image": "al2023@latest"}
+        assert parse_fleet(prod_config).regions[2].cluster.node_image == "al2023@latest"
+
     def test_node_images_are_al2023_aliases(self, dev_config):
         path, message = only_problem(self.cluster(dev_config, node_image="bottlerocket@latest"))
         assert path == "fleet.regions[0].cluster.node_image"

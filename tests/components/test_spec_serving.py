@@ -128,6 +128,15 @@ class TestParallelism:
             "2 does not divide the 1 accelerators per node of pool 'l4' in us-east-1; use one of 1",
         )
 
+    def test_a_refused_tensor_parallel_size_lists_every_divisor(self, dev_config):
+        l4x4 = {"name": "l4x4", "accelerator": "nvidia-l4", "count": 4, "max_nodes": 2}
+        config = serving_fleet(dev_config, chat(pool="l4x4", tensor_parallel_size=8), pools=[l4x4])
+        assert only_problem(config) == (
+            "fleet.serving[0].tensor_parallel_size",
+            "8 does not divide the 4 accelerators per node of pool 'l4x4' in us-east-1; use one "
+            "of 1, 2, 4",
+        )
+
     def test_tensor_parallel_must_be_a_power_of_two_up_to_8(self, dev_config):
         config = serving_fleet(dev_config, chat(pool="h100", tensor_parallel_size=3))
         assert only_problem(config) == (
