@@ -20,6 +20,7 @@ timed right before its floors (the machine may be shared: run it with nice, comp
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import statistics
@@ -94,6 +95,7 @@ def _offers_l4(cloud: str, region: str) -> bool:
 
 
 def timed_plan(project, stack: StackConfig) -> tuple[float, float, Recording]:
+    gc.collect()  # each timing pays for its own garbage, not the previous run's
     start = time.perf_counter()
     plan = make_plan(project, stack)
     middle = time.perf_counter()
@@ -104,6 +106,7 @@ def timed_plan(project, stack: StackConfig) -> tuple[float, float, Recording]:
 
 
 def seconds(program) -> float:
+    gc.collect()  # each timing pays for its own garbage, not the previous run's
     start = time.perf_counter()
     record(program)
     return time.perf_counter() - start

@@ -9,7 +9,6 @@ with their dependency edges intact.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -232,19 +231,8 @@ def record(
     sdk.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config or {}))
-    # The imported provider SDKs are hundreds of thousands of objects that live as long as the
-    # process; every full collection during the run would walk them all again. Frozen for the
-    # run, the collector sees only what the run allocates; unfrozen after, nothing is kept.
-    # A process that froze objects itself keeps its own freeze.
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    try:
-        with sdk.without_source_positions():
-            sdk.sync_await(sdk.run_program(program))
-    finally:
-        if freeze:
-            gc.unfreeze()
+    with sdk.without_source_positions():
+        sdk.sync_await(sdk.run_program(program))
     root = sdk.ROOT.get()
     exports = _resolved_exports(root)
     resources = _canonical_order(monitor.recorded)
