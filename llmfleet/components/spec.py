@@ -541,7 +541,7 @@ class RegionSpec(_Spec):
         if self.region not in known:
             other = "gcp" if self.cloud == "aws" else "aws"
             if self.region in catalog.regions(other):
-                problem = f"'{self.region}' is a {other} region, not {self.cloud}"
+                problem = f"'{self.region}' is a region of {other}, not {self.cloud}"
                 yield RuleViolation(("region",), f"{problem}; set cloud: {other}")
                 return
             problem = f"'{self.region}' is not a known {self.cloud} region"

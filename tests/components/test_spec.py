@@ -312,14 +312,14 @@ class TestRegions:
         dev_config["regions"][0]["region"] = "us-central1"
         path, message = only_problem(dev_config)
         assert path == "fleet.regions[0].region"
-        assert message == "'us-central1' is a gcp region, not aws; set cloud: gcp"
+        assert message == "'us-central1' is a region of gcp, not aws; set cloud: gcp"
 
     def test_an_aws_region_named_on_gcp_says_so(self, dev_config):
         config = with_gcp(dev_config, region="us-west-2")
         path, message = only_problem(config)
         assert path == "fleet.regions[1].region"
         assert message.startswith("'us-west-2' is a")
-        assert message.endswith(" aws region, not gcp; set cloud: aws")
+        assert message.endswith(" is a region of aws, not gcp; set cloud: aws")
 
     def test_a_kubernetes_version_not_yet_released(self, dev_config):
         dev_config["regions"][0]["cluster"] = {"kubernetes_version": "1.99"}

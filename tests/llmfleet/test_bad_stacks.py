@@ -534,7 +534,7 @@ CASES: dict[str, Case] = {
     ),
     "region on the wrong cloud": Case(
         stack(edit(AWS_FLEET, {"regions.0.region": "us-central1"})),
-        ["'us-central1' is a gcp region, not aws; set cloud: gcp"],
+        ["'us-central1' is a region of gcp, not aws; set cloud: gcp"],
     ),
     "several pools wrong at once": Case(
         stack(

@@ -34,6 +34,7 @@ from llmfleet.components.k8s.autoscaling import (
     MetricsSource,
 )
 from llmfleet.components.k8s.helm import HelmChart, helm_release
+from llmfleet.components.k8s.namespace import restricted_namespace
 from llmfleet.components.k8s.nvidia import NVIDIA_NAMESPACE
 from llmfleet.components.observability import (
     Alert,
@@ -312,14 +313,7 @@ class AwsManagedMetrics(AwsComponent):
         return [role, binding]
 
     def _kube_state_metrics(self, k8s: pulumi.ResourceOptions) -> kubernetes.helm.v3.Release:
-        namespace = kubernetes.core.v1.Namespace(
-            f"{self._name}-namespace",
-            metadata={
-                "name": METRICS_NAMESPACE,
-                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-            },
-            opts=k8s,
-        )
+        namespace = restricted_namespace(f"{self._name}-namespace", METRICS_NAMESPACE, k8s)
         return helm_release(
             f"{self._name}-kube-state-metrics",
             KUBE_STATE_METRICS,

@@ -29,6 +29,7 @@ import pulumi_kubernetes as kubernetes
 from llmfleet.components.component import Component
 from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.helm import HelmChart, helm_release
+from llmfleet.components.k8s.namespace import restricted_namespace
 
 KEDA = HelmChart("keda", "https://kedacore.github.io/charts", "2.20.2")
 """KEDA, the chart and CRD release the vendored ScaledObject schema comes from."""
@@ -180,14 +181,7 @@ def keda_release(
     """KEDA in its own namespace, on the system pool; its pods start after ``identity`` (Pod
     Identity gives credentials only to pods created after the association)."""
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
-    namespace = kubernetes.core.v1.Namespace(
-        f"{resource}-namespace",
-        metadata={
-            "name": KEDA_NAMESPACE,
-            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-        },
-        opts=opts,
-    )
+    namespace = restricted_namespace(f"{resource}-namespace", KEDA_NAMESPACE, opts)
     system = scheduling.pool_node_selector(scheduling.SYSTEM_POOL)
     return helm_release(
         resource,

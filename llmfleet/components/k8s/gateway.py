@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from llmfleet.components.k8s.namespace import restricted_namespace
 from llmfleet.components.k8s.serving import ModelServer
 
 GATEWAY_API = "gateway.networking.k8s.io"
@@ -130,16 +131,11 @@ class RegionalGateway(pulumi.ComponentResource):
         super().__init__("llmfleet:k8s:RegionalGateway", name, None, opts)
         self._name = name
         self._args = args
-        self.namespace = kubernetes.core.v1.Namespace(
+        self.namespace = restricted_namespace(
             f"{name}-namespace",
-            metadata={
-                "name": GATEWAY_NAMESPACE,
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "app.kubernetes.io/managed-by": "llmfleet",
-                },
-            },
-            opts=self._child(),
+            GATEWAY_NAMESPACE,
+            self._child(),
+            {"app.kubernetes.io/managed-by": "llmfleet"},
         )
         before = [self.namespace, *args.after]
         if args.class_controller is not None:

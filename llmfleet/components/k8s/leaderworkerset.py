@@ -16,6 +16,7 @@ import pulumi_kubernetes as kubernetes
 from llmfleet.components.component import Component
 from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.helm import HelmChart, helm_release
+from llmfleet.components.k8s.namespace import restricted_namespace
 
 LWS = HelmChart("lws", None, "0.10.0", chart="oci://registry.k8s.io/lws/charts/lws")
 """The LeaderWorkerSet chart (controller v0.10.0, CRD ``leaderworkerset.x-k8s.io/v1``)."""
@@ -42,13 +43,8 @@ class LeaderWorkerSetController(Component):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmfleet:k8s:LeaderWorkerSetController", name, None, opts)
-        namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={
-                "name": NAMESPACE,
-                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-            },
-            opts=self._child(provider=args.provider),
+        namespace = restricted_namespace(
+            f"{name}-namespace", NAMESPACE, self._child(provider=args.provider)
         )
         self.release = helm_release(
             f"{name}-controller",

@@ -18,6 +18,7 @@ import pulumi_kubernetes as kubernetes
 from llmfleet.components.component import Component
 from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.helm import HelmChart, helm_release
+from llmfleet.components.k8s.namespace import restricted_namespace
 
 EXTERNAL_SECRETS = HelmChart("external-secrets", "https://charts.external-secrets.io", "2.4.1")
 """External Secrets Operator chart (serves ``external-secrets.io/v1``)."""
@@ -53,13 +54,8 @@ class SecretSync(Component):
         self, name: str, args: SecretSyncArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("llmfleet:k8s:SecretSync", name, None, opts)
-        namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={
-                "name": NAMESPACE,
-                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-            },
-            opts=self._child(provider=args.provider),
+        namespace = restricted_namespace(
+            f"{name}-namespace", NAMESPACE, self._child(provider=args.provider)
         )
         self.release = helm_release(
             f"{name}-external-secrets",

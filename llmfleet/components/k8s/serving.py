@@ -38,6 +38,7 @@ import pulumi_kubernetes as kubernetes
 from llmfleet.components import catalog
 from llmfleet.components.component import Component
 from llmfleet.components.k8s import autoscaling, scheduling, secrets
+from llmfleet.components.k8s.namespace import restricted_namespace
 from llmfleet.components.spec import GpuPoolSpec, ModelSpec, ServingSpec
 
 MODEL_READER = "model-reader"
@@ -211,17 +212,11 @@ class ModelServer(Component):
         """Replicas per version pinned to on-demand nodes (none where the pool is not spot:
         every replica is on-demand capacity there already)."""
         self.kind = catalog.accelerator(args.pool.accelerator).kind
-        self.namespace = kubernetes.core.v1.Namespace(
+        self.namespace = restricted_namespace(
             f"{name}-namespace",
-            metadata={
-                "name": serving.name,
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    **self._labels(),
-                },
-            },
-            opts=self._child(),
+            serving.name,
+            self._child(),
+            {"pod-security.kubernetes.io/enforce-version": "latest", **self._labels()},
         )
         self.service_account = kubernetes.core.v1.ServiceAccount(
             f"{name}-model-reader",
