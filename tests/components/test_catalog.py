@@ -443,6 +443,7 @@ class TestGeneralPurposeAndServicePrices:
         catalog.instance_type("aws", "g6.xlarge"),
         catalog.service_price("aws", "kms_key"),
         catalog.general_purpose_type("gcp", "e2-standard-4"),
+        next(iter(catalog.zone_sources().values())),
     ],
 )
 def test_catalog_entries_are_constants(entry):
