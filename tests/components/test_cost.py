@@ -986,6 +986,26 @@ class TestOnDemandReplicas:
         assert usage.serving_nodes == {("us-east-1", "aa"): 3}
         assert usage.on_demand_nodes == {("us-east-1", "aa"): 2}
 
+    def test_the_spot_replicas_above_the_on_demand_ones_get_nodes_of_their_own(self):
+        serving = {"pool": "aa", "min_replicas": 5, "on_demand_replicas": 2}
+        usage = cost.usage_of(parse_fleet(fleet_serving(self.SPOT_L4, serving)))
+        assert usage.serving_nodes == {("us-east-1", "aa"): 5}
+        assert usage.on_demand_nodes == {("us-east-1", "aa"): 2}
+
+    def test_on_demand_replicas_share_a_node_only_with_each_other(self):
+        # Eight one-GPU replicas fit an 8 x L4 node: the two on-demand ones take one node, the
+        # spot one another, never the same.
+        pools = [{**self.SPOT_L4[0], "count": 8, "max_nodes": 2}]
+        serving = {
+            "pool": "aa",
+            "min_replicas": 3,
+            "on_demand_replicas": 2,
+            "tensor_parallel_size": 1,
+        }
+        usage = cost.usage_of(parse_fleet(fleet_serving(pools, serving)))
+        assert usage.serving_nodes == {("us-east-1", "aa"): 2}
+        assert usage.on_demand_nodes == {("us-east-1", "aa"): 1}
+
     def test_not_counted_apart_on_an_on_demand_pool(self):
         pools = [{**self.SPOT_L4[0], "spot": False}]
         serving = {"pool": "aa", "min_replicas": 3, "on_demand_replicas": 2}
