@@ -1040,8 +1040,11 @@ class TestRegionalEntryAndGlobalEndpoint:
         basic = res("aws:route53/healthCheck:HealthCheck", "hc", {"type": "HTTP"}, region=None)
         https = res("aws:route53/healthCheck:HealthCheck", "tls", {"type": "HTTPS"})
         calculated = res("aws:route53/healthCheck:HealthCheck", "all", {"type": "CALCULATED"})
-        assert priced(basic, https, calculated) == {
+        # A region serving only scale-to-zero models is checked on TCP: no HTTPS feature.
+        tcp = res("aws:route53/healthCheck:HealthCheck", "port", {"type": "TCP"}, region=None)
+        assert priced(basic, https, calculated, tcp) == {
             "health check hc": ("global", "network", 1, 1, 0.75, 0.75),
+            "health check port": ("global", "network", 1, 1, 0.75, 0.75),
             "health check tls": ("us-east-1", "network", 1, 1, 0.75, 0.75),
             "health check tls (HTTPS)": ("us-east-1", "network", 1, 1, 2.0, 2.0),
         }
