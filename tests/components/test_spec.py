@@ -35,6 +35,12 @@ def only_problem(raw: Any) -> tuple[str, str]:
     return found[0]
 
 
+def as_read_from_a_file(config: dict) -> dict:
+    """The config as a stack file gives it: every string a new object, never the interned
+    literal the code compares with (so a rule comparing by identity would miss it)."""
+    return json.loads(json.dumps(config))
+
+
 GCP_REGION = {
     "cloud": "gcp",
     "region": "us-central1",
@@ -77,6 +83,17 @@ class TestFleetBasics:
         prod = parse_fleet(prod_config).regions[0].network
         assert (dev.nat, dev.private_endpoints) == ("single", False)
         assert (prod.nat, prod.private_endpoints) == ("per-zone", True)
+
+    def test_staging_keeps_private_endpoints_but_one_nat_gateway(self, dev_config):
+        dev_config["environment"] = "staging"
+        network = parse_fleet(dev_config).regions[0].network
+        assert (network.nat, network.private_endpoints) == ("single", True)
+
+    def test_logs_are_kept_a_year_in_prod_and_90_days_elsewhere(self, dev_config, prod_fleet):
+        assert prod_fleet.log_retention_days == 365
+        assert parse_fleet(dev_config).log_retention_days == 90
+        dev_config["environment"] = "staging"
+        assert parse_fleet(dev_config).log_retention_days == 90
 
     def test_flow_log_retention_is_a_cloudwatch_period(self, dev_config):
         dev_config["regions"][0]["network"] = {"flow_log_retention_days": 100}
@@ -153,6 +170,18 @@ class TestFleetBasics:
         assert only_problem(dev_config) == (
             "fleet.regions[0].cidr",
             f"{shown} is not a network address; use one like 10.0.0.0/16 (host bits zero)",
+        )
+
+    def test_a_value_shown_in_60_characters_is_shown_whole(self, dev_config):
+        dev_config["regions"][0]["cidr"] = "x" * 58
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cidr",
+            f"'{'x' * 58}' is not a network address; use one like 10.0.0.0/16 (host bits zero)",
+        )
+        dev_config["regions"][0]["cidr"] = "x" * 59
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cidr",
+            f"'{'x' * 56}... is not a network address; use one like 10.0.0.0/16 (host bits zero)",
         )
 
     def test_every_rule_a_region_breaks_is_reported(self, dev_config):
@@ -244,6 +273,20 @@ class TestFleetBasics:
             "fleet.regions[0].zones: 1 is too few; EKS needs subnets in at least 2 zones\n"
             "fleet.regions[1].pods_cidr: required for gcp regions (a /21 or larger private range)"
         )
+
+    def test_a_gcp_region_read_from_a_file_needs_its_ranges_and_the_project(self, dev_config):
+        config = with_gcp(dev_config)
+        config["regions"][0]["zones"] = 1
+        del config["regions"][1]["pods_cidr"]
+        del config["gcp_project"]
+        assert problems(as_read_from_a_file(config)) == [
+            ("fleet.regions[0].zones", "1 is too few; EKS needs subnets in at least 2 zones"),
+            (
+                "fleet.regions[1].pods_cidr",
+                "required for gcp regions (a /21 or larger private range)",
+            ),
+            ("fleet.gcp_project", "required when a region is on gcp, e.g. 'llm-prod-serving'"),
+        ]
 
     @pytest.mark.parametrize(
         ("field", "value"),
@@ -505,6 +548,39 @@ class TestClusters:
             message == "'1.19' is no longer on EKS; use one of 1.32, 1.33, 1.34, 1.35, 1.36, 1.37"
         )
 
+    def test_a_gke_version_refusal_names_gke_and_its_versions(self, dev_config):
+        config = with_gcp(dev_config)
+        config["regions"][1]["cluster"] = {"kubernetes_version": "1.32"}
+        assert only_problem(config) == (
+            "fleet.regions[1].cluster.kubernetes_version",
+            "'1.32' is no longer on GKE; use one of 1.33, 1.34, 1.35, 1.36, 1.37",
+        )
+
+    @pytest.mark.parametrize(("cloud", "chosen"), [("aws", "m7i.large"), ("gcp", "n2-standard-8")])
+    def test_the_system_pool_may_name_a_general_purpose_type(self, dev_config, cloud, chosen):
+        config = with_gcp(dev_config)
+        region = 0 if cloud == "aws" else 1
+        config["regions"][region]["cluster"] = {"system_pool": {"instance_type": chosen}}
+        parsed = parse_fleet(config).regions[region].cluster.system_pool
+        assert parsed.instance_type == chosen
+
+    def test_an_unknown_system_pool_type_is_refused_listing_the_allowed_ones(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"system_pool": {"instance_type": "m7i.larg"}}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cluster.system_pool.instance_type",
+            "unknown aws general-purpose type 'm7i.larg' (did you mean 'm7i.large'?); allowed: "
+            "c7i.xlarge, m5.xlarge, m6i.2xlarge, m6i.xlarge, m7i.2xlarge, m7i.large, m7i.xlarge",
+        )
+
+    def test_a_gpu_type_is_refused_for_the_system_pool(self, dev_config):
+        dev_config["regions"][0]["cluster"] = {"system_pool": {"instance_type": "g6.xlarge"}}
+        assert only_problem(dev_config) == (
+            "fleet.regions[0].cluster.system_pool.instance_type",
+            "g6.xlarge carries 1 x nvidia-l4; the system pool runs add-ons on a general-purpose "
+            "type; allowed: c7i.xlarge, m5.xlarge, m6i.2xlarge, m6i.xlarge, m7i.2xlarge, "
+            "m7i.large, m7i.xlarge",
+        )
+
     def test_api_server_is_never_opened_to_the_world(self, dev_config):
         dev_config["regions"][0]["cluster"] = {"public_access_cidrs": ["0.0.0.0/0"]}
         assert only_problem(dev_config) == (
@@ -607,6 +683,12 @@ class TestGpuPools:
         assert only_problem(with_pools(dev_config, pool(name=name)))[0] == (
             "fleet.regions[0].cluster.gpu_pools[0].name"
         )
+
+    @pytest.mark.parametrize("name", ["a100", "train", "tpu-slice"])
+    def test_any_other_pool_name_is_allowed(self, dev_config, name):
+        # Names on either side of 'system' in sort order.
+        fleet = parse_fleet(with_pools(dev_config, pool(name=name)))
+        assert fleet.regions[0].cluster.gpu_pools[0].name == name
 
     def test_min_nodes_not_above_max_nodes(self, dev_config):
         assert only_problem(with_pools(dev_config, pool(min_nodes=3, max_nodes=2))) == (
@@ -723,6 +805,16 @@ class TestGpuPools:
             "budget.max_accelerators 63",
         )
 
+    def test_the_cap_names_the_topology_of_a_two_host_slice(self, prod_config):
+        # A 2x4 slice of tpu-v5e is two 4-chip hosts, whatever max_nodes says.
+        tpu = pool(accelerator="tpu-v5e", count=4, tpu_topology="2x4", max_nodes=1)
+        prod_config["budget"]["max_accelerators"] = 7
+        assert only_problem(with_pools(prod_config, tpu, region=2)) == (
+            "fleet.regions[2].cluster.gpu_pools[0].tpu_topology",
+            "pools reach 8 accelerators at maximum scale by this one, above "
+            "budget.max_accelerators 7",
+        )
+
 
 class TestModelsAndServing:
     @pytest.fixture
@@ -810,6 +902,12 @@ class TestModelsAndServing:
     def test_a_published_version_keeps_its_source(self, serving_config):
         published = read_published_models({"llama-3-8b": {"v1": "hf://meta/x"}})
         assert parse_fleet(serving_config, published).models[0].source == "hf://meta/x"
+
+    def test_a_published_version_read_from_the_lock_file_keeps_its_source(self, serving_config):
+        lock = json.loads('{"llama-3-8b": {"v1": "hf://meta/x"}}')
+        published = read_published_models(lock)
+        config = as_read_from_a_file(serving_config)
+        assert parse_fleet(config, published).models[0].source == "hf://meta/x"
 
     def test_changing_a_published_version_is_refused(self, serving_config):
         published = read_published_models({"llama-3-8b": {"v1": "hf://meta/old"}})
@@ -1183,6 +1281,14 @@ class TestPoolZones:
             "cluster's zones (us-central1-a); set zones to 2 or more to span one",
         )
 
+    def test_the_hint_names_the_first_of_several_zones_offering_the_type(self, dev_config):
+        raw = self.gcp_pool(dev_config, "europe-west4", 1, accelerator="nvidia-h100-80gb", count=8)
+        assert only_problem(raw) == (
+            "fleet.regions[1].cluster.gpu_pools[0].accelerator",
+            "a3-highgpu-8g is offered in europe-west4 only in europe-west4-b, europe-west4-c, "
+            "none of the cluster's zones (europe-west4-a); set zones to 2 or more to span one",
+        )
+
     def test_a_region_whose_cluster_zones_lack_the_type_is_refused_naming_the_zones(
         self, dev_config
     ):
@@ -1314,6 +1420,25 @@ class TestCapacity:
             "reservation",
         )
 
+    def test_spot_may_be_stated_both_ways_at_once(self, dev_config):
+        parsed = parse_fleet(self.aws(dev_config, spot=True, capacity="spot"))
+        gpu = parsed.regions[0].cluster.gpu_pools[0]
+        assert (gpu.spot, gpu.capacity) == (True, "spot")
+
+    def test_a_capacity_block_keeps_its_reserved_nodes_up(self, dev_config):
+        raw = self.aws(
+            dev_config,
+            accelerator="nvidia-h100-80gb",
+            count=8,
+            instance_type="p5.48xlarge",
+            capacity="capacity-block",
+            reservation="cr-0123456789abcdef0",
+            min_nodes=1,
+            max_nodes=1,
+        )
+        gpu = parse_fleet(raw).regions[0].cluster.gpu_pools[0]
+        assert (gpu.capacity, gpu.min_nodes) == ("capacity-block", 1)
+
     def test_flex_start_is_gke_only(self, dev_config):
         path, message = only_problem(self.aws(dev_config, capacity="flex-start"))
         assert path == "fleet.regions[0].cluster.gpu_pools[0].capacity"
@@ -1368,6 +1493,11 @@ class TestDayTwo:
         raw = self.cluster(dev_config, node_image="al2023@latest")
         assert parse_fleet(raw).regions[0].cluster.node_image == "al2023@latest"
 
+    def test_latest_node_images_are_allowed_in_staging(self, dev_config):
+        dev_config["environment"] = "staging"
+        raw = self.cluster(dev_config, node_image="al2023@latest")
+        assert parse_fleet(raw).regions[0].cluster.node_image == "al2023@latest"
+
     def test_latest_node_images_are_refused_in_prod(self, prod_config):
         prod_config["regions"][0]["cluster"] = {"node_image": "al2023@latest"}
         assert only_problem(prod_config) == (
@@ -1390,6 +1520,10 @@ class TestDayTwo:
         assert {r.cluster.eks_support for r in parse_fleet(prod_config).regions} == {"EXTENDED"}
         assert parse_fleet(dev_config).regions[0].cluster.eks_support == "STANDARD"
 
+    def test_staging_control_planes_take_standard_support(self, dev_config):
+        dev_config["environment"] = "staging"
+        assert parse_fleet(dev_config).regions[0].cluster.eks_support == "STANDARD"
+
     def test_the_default_maintenance_window_is_weekend_nights_utc(self, dev_config):
         window = parse_fleet(dev_config).regions[0].cluster.maintenance_window
         assert (window.days, window.start, window.hours) == (["SA", "SU"], "02:00", 8)
@@ -1399,6 +1533,29 @@ class TestDayTwo:
         assert only_problem(raw) == (
             "fleet.regions[0].cluster.maintenance_window.hours",
             "1 day(s) x 6 h gives 27 h in 32 days; GKE needs 48: add days or hours",
+        )
+
+    def test_the_hours_in_32_days_are_rounded_to_the_nearest_hour(self, dev_config):
+        # 2 days x 5 h x 32 / 7 = 45.7 h.
+        raw = self.cluster(dev_config, maintenance_window={"days": ["SA", "SU"], "hours": 5})
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_window.hours",
+            "2 day(s) x 5 h gives 46 h in 32 days; GKE needs 48: add days or hours",
+        )
+
+    def test_a_window_needs_a_day(self, dev_config):
+        raw = self.cluster(dev_config, maintenance_window={"days": []})
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_window.days",
+            "List should have at least 1 item after validation, not 0",
+        )
+
+    def test_a_window_is_at_least_4_hours_even_every_day(self, dev_config):
+        days = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+        raw = self.cluster(dev_config, maintenance_window={"days": days, "hours": 3})
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_window.hours",
+            "Input should be greater than or equal to 4",
         )
 
     def test_window_days_are_kept_in_week_order_and_unique(self, dev_config):
@@ -1424,6 +1581,15 @@ class TestDayTwo:
         assert only_problem(raw) == (
             "fleet.regions[0].cluster.maintenance_exclusions[0].end",
             "NO_UPGRADES lasts at most 30 days in GKE",
+        )
+
+    def test_an_exclusion_ending_when_it_starts_is_refused(self, dev_config):
+        moment = "2026-12-20T00:00:00Z"
+        exclusion = {"name": "freeze", "start": moment, "end": moment}
+        raw = self.cluster(dev_config, maintenance_exclusions=[exclusion])
+        assert only_problem(raw) == (
+            "fleet.regions[0].cluster.maintenance_exclusions[0].end",
+            "2026-12-20T00:00:00+00:00 is not after start",
         )
 
     def test_windows_of_4_to_24_hours(self, dev_config):
@@ -1459,6 +1625,7 @@ class TestDayTwo:
     @pytest.mark.parametrize(
         ("end", "scope"),
         [
+            ("2026-12-27T00:00:00Z", "NO_UPGRADES"),
             ("2027-01-19T00:00:00Z", "NO_UPGRADES"),
             ("2027-01-20T00:00:00Z", "NO_MINOR_UPGRADES"),
             ("2027-06-20T00:00:00Z", "NO_MINOR_OR_NODE_UPGRADES"),
@@ -1505,6 +1672,19 @@ class TestReservedNames:
             f"'{prefix}llm' starts with '{prefix}', which S3 reserves for bucket names (the fleet "
             "name starts every bucket name)",
         )
+
+    def test_gcs_refuses_a_goog_prefix_in_a_fleet_with_gcp_regions(self, dev_config):
+        config = with_gcp(dev_config)
+        config["name"] = "goog-llm"
+        assert only_problem(config) == (
+            "fleet.name",
+            "'goog-llm' starts with 'goog', which GCS refuses in bucket names (the fleet name "
+            "starts every bucket name)",
+        )
+
+    def test_an_aws_only_fleet_may_start_with_goog(self, dev_config):
+        dev_config["name"] = "goog-llm"
+        assert parse_fleet(dev_config).name == "goog-llm"
 
 
 class TestTags:

@@ -29,12 +29,18 @@ def test_defaults_are_documented_and_sane():
     spec = ObservabilitySpec()
     assert (spec.ttft_p95_seconds, spec.error_rate, spec.kv_cache_saturation) == (2.0, 0.01, 0.95)
     assert (spec.for_minutes, spec.pending_gpu_pod_minutes, spec.idle_gpu_minutes) == (5, 15, 120)
+    assert (spec.capacity_exhausted_minutes, spec.health_check_minutes) == (10, 3)
     assert spec.notify is None
     for name, field in ObservabilitySpec.model_fields.items():
         assert field.description, f"{name} has no docstring"
 
 
 def test_dev_may_omit_the_channel(dev_config):
+    assert parse_fleet(with_observability(dev_config, {})).observability.notify is None
+
+
+def test_staging_may_omit_the_channel(dev_config):
+    dev_config["environment"] = "staging"
     assert parse_fleet(with_observability(dev_config, {})).observability.notify is None
 
 
@@ -116,6 +122,15 @@ def test_overrides_replace_only_what_they_name(dev_config):
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [("error_rate", 0), ("error_rate", 1), ("kv_cache_saturation", 1), ("ttft_p95_seconds", 0.5)],
+)
+def test_fractions_may_be_0_or_1_and_seconds_below_one(dev_config, field, value):
+    config = with_observability(dev_config, {field: value})
+    assert getattr(parse_fleet(config).observability, field) == value
+
+
+@pytest.mark.parametrize(
     ("notify", "message"),
     [
         ({}, "give exactly one of email, sns_topic_arn, pubsub_topic, webhook (found: none)"),
@@ -173,8 +188,9 @@ def test_an_sns_topic_on_an_aws_only_fleet(dev_config):
     assert parse_fleet(config).observability.notify.target == topic
 
 
-def test_an_aws_only_fleets_uptime_alarms_need_a_us_east_1_topic(dev_config):
-    topic = "arn:aws:sns:eu-west-1:123456789012:llm-alerts"
+@pytest.mark.parametrize("region", ["eu-west-1", "us-west-2"])
+def test_an_aws_only_fleets_uptime_alarms_need_a_us_east_1_topic(dev_config, region):
+    topic = f"arn:aws:sns:{region}:123456789012:llm-alerts"
     config = with_observability(dev_config, {"notify": {"sns_topic_arn": topic}})
     config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
     assert problems(config) == [
@@ -185,8 +201,18 @@ def test_an_aws_only_fleets_uptime_alarms_need_a_us_east_1_topic(dev_config):
             "email or webhook",
         )
     ]
-    config["observability"]["notify"]["sns_topic_arn"] = topic.replace("eu-west-1", "us-east-1")
+    config["observability"]["notify"]["sns_topic_arn"] = topic.replace(region, "us-east-1")
     assert parse_fleet(config).observability.notify.kind == "sns_topic_arn"
+
+
+@pytest.mark.parametrize(
+    ("kind", "target"),
+    [("email", "oncall-ml@example.com"), ("webhook", "https://hooks.example.com/alerts")],
+)
+def test_email_and_webhooks_reach_an_aws_only_fleets_uptime_alarms(dev_config, kind, target):
+    config = with_observability(dev_config, {"notify": {kind: target}})
+    config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABCDEFGHIJ"}
+    assert parse_fleet(config).observability.notify.target == target
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -21,6 +22,12 @@ def serving_fleet(config: dict, *servings: dict, pools=(L4, H100), models=(LLAMA
     config["models"] = [dict(m) for m in models]
     config["serving"] = [dict(s) for s in servings]
     return config
+
+
+def as_read_from_a_file(config: dict) -> dict:
+    """The config as a stack file gives it: every string a new object, never an interned
+    literal, so two equal names are never the same object."""
+    return json.loads(json.dumps(config))
 
 
 def chat(**fields: Any) -> dict:
@@ -173,6 +180,23 @@ class TestParallelism:
             "there",
         )
 
+    def test_every_listed_region_is_checked_after_an_unknown_one(self, prod_config):
+        prod_config["regions"][0]["cluster"] = {"gpu_pools": [L4]}
+        prod_config["models"] = [LLAMA_8B]
+        prod_config["serving"] = [chat(regions=["ap-south-1", "us-west-2", "us-east-1"])]
+        assert problems(prod_config) == [
+            (
+                "fleet.serving[0].regions[0]",
+                "'ap-south-1' is not a fleet region; allowed: europe-west4, us-central1, "
+                "us-east-1, us-west-2",
+            ),
+            (
+                "fleet.serving[0].regions[1]",
+                "us-west-2 has no gpu pool 'l4' (its pools: none); drop the region or add the "
+                "pool there",
+            ),
+        ]
+
 
 class TestCanary:
     @pytest.fixture
@@ -216,6 +240,13 @@ class TestCanary:
             "'v1' is already the stable version",
         )
 
+    def test_canary_read_from_a_file_must_differ_from_the_stable_version(self, two_versions):
+        two_versions["serving"][0]["canary"] = {"version": "v1"}
+        assert only_problem(as_read_from_a_file(two_versions)) == (
+            "fleet.serving[0].canary.version",
+            "'v1' is already the stable version",
+        )
+
 
 class TestScaleToZero:
     def test_production_default_keeps_a_replica(self, dev_config):
@@ -244,12 +275,31 @@ class TestScaleToZero:
         config = serving_fleet(dev_config, chat(min_replicas=0, scale_to_zero=True))
         assert parse_fleet(config).serving[0].scale_to_zero
 
+    def test_staging_may_scale_to_zero_without_opt_in(self, dev_config):
+        dev_config["environment"] = "staging"
+        config = serving_fleet(dev_config, chat(min_replicas=0))
+        assert parse_fleet(config).serving[0].min_replicas == 0
+
 
 class TestOnDemandReplicas:
     SPOT = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 4, "spot": True}
 
     def test_default_is_none(self, dev_config):
         assert parse_fleet(serving_fleet(dev_config, chat())).serving[0].on_demand_replicas == 0
+
+    def test_zero_may_be_stated(self, dev_config):
+        config = serving_fleet(dev_config, chat(on_demand_replicas=0))
+        assert parse_fleet(config).serving[0].on_demand_replicas == 0
+
+    def test_an_on_demand_pool_takes_them_on_gke_too(self, prod_config):
+        # Every node of an on-demand pool is on-demand capacity.
+        prod_config["regions"] = prod_config["regions"][2:3]
+        prod_config["regions"][0]["cluster"] = {"gpu_pools": [L4]}
+        prod_config["models"] = [LLAMA_8B]
+        prod_config["serving"] = [chat(min_replicas=2, max_replicas=4, on_demand_replicas=1)]
+        fleet = parse_fleet(prod_config)
+        assert fleet.serving[0].on_demand_replicas == 1
+        assert fleet.regions[0].has_on_demand_capacity(fleet.regions[0].cluster.gpu_pools[0])
 
     def test_aws_spot_pool_falls_back_to_on_demand(self, dev_config):
         config = serving_fleet(
@@ -306,6 +356,18 @@ class TestOnDemandReplicas:
             "on_demand_replicas, raise max_replicas or serve from an on-demand pool",
         )
 
+    def test_above_max_replicas_is_refused_as_leaving_none_on_spot(self, dev_config):
+        config = serving_fleet(
+            dev_config,
+            chat(min_replicas=2, max_replicas=2, on_demand_replicas=3),
+            pools=[self.SPOT],
+        )
+        assert only_problem(config) == (
+            "fleet.serving[0].on_demand_replicas",
+            "3 is not below max_replicas 2: no replica would run on spot; lower "
+            "on_demand_replicas, raise max_replicas or serve from an on-demand pool",
+        )
+
 
 class TestRouting:
     def test_domain_without_zone_is_refused(self, dev_config):
@@ -357,6 +419,14 @@ class TestRouting:
         with pytest.raises(ValueError, match=r"routing\.domain is not set"):
             fleet.routing.regional_name("us-east-1")
 
+    def test_with_a_domain_every_serving_region_is_routed(self, prod_config):
+        prod_config["regions"][1]["cluster"] = {"gpu_pools": [L4]}
+        prod_config["models"] = [LLAMA_8B]
+        prod_config["serving"] = [chat()]
+        prod_config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABC"}
+        fleet = parse_fleet(prod_config)
+        assert [r.region for r in fleet.routed_regions()] == ["us-west-2"]
+
 
 class TestServingLimits:
     """Each serving limit accepts its boundary value and refuses the next one."""
@@ -366,6 +436,8 @@ class TestServingLimits:
         [
             ("min_replicas", -1, "Input should be greater than or equal to 0"),
             ("max_replicas", 0, "Input should be greater than or equal to 1"),
+            ("max_replicas", 1001, "Input should be less than or equal to 1000"),
+            ("on_demand_replicas", -1, "Input should be greater than or equal to 0"),
             ("nodes_per_replica", 0, "Input should be greater than or equal to 1"),
             ("nodes_per_replica", 17, "Input should be less than or equal to 16"),
             ("max_model_len", 255, "Input should be greater than or equal to 256"),
@@ -450,6 +522,18 @@ class TestServingRulesEdges:
         fleet = parse_fleet(serving_fleet(dev_config, chat(), pools=(H100, L4)))
         fit = fleet.serving_fit(fleet.serving[0], fleet.regions[0])
         assert fit.usable_gib == pytest.approx(21.6)
+
+    def test_the_pool_is_found_by_name_when_read_from_a_file(self, dev_config):
+        fleet = parse_fleet(as_read_from_a_file(serving_fleet(dev_config, chat())))
+        assert fleet.serving_pool(fleet.serving[0], fleet.regions[0]).name == "l4"
+
+    @pytest.mark.parametrize("name", ["default", "nvidia", "kube-system", "gke-gmp", "gmp-public"])
+    def test_a_namespace_the_cluster_keeps_is_refused_as_a_name(self, dev_config, name):
+        assert only_problem(serving_fleet(dev_config, chat(name=name))) == (
+            "fleet.serving[0].name",
+            f"'{name}' is a namespace Kubernetes, GKE or llmfleet keeps for itself (reserved: "
+            "default, nvidia and names starting kube-, gke-, gmp-); pick another name",
+        )
 
     def test_replicas_count_every_tensor_parallel_group_of_a_node(self, dev_config):
         config = serving_fleet(
