@@ -245,9 +245,11 @@ def select_and_run(module: str) -> int:
     statements = _statement_lines(recorded["source"])
     reached: set[str] = set()
     for line in changed:
-        # Coverage records a multi-line statement on its first line or on the lines whose
-        # bytecode ran (a condition spread over lines): take every line up to the change.
-        for covered in range(statements.get(line, line), line + 1):
+        # Coverage records a multi-line statement on the lines whose bytecode ran, which need
+        # not be its first (`if (` of a condition spread over lines has none): take every line
+        # of the innermost statement holding the change (not the lines of nested statements).
+        start = statements.get(line, line)
+        for covered in [line, *(n for n, first in statements.items() if first == start)]:
             reached.update(recorded["lines"].get(str(covered), []))
     if "" in reached:  # a line run at import time: every test depends on it
         selected = recorded["tests"]
