@@ -869,6 +869,9 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": _usage_billed(
         "alert policy", "conditions and time series returned per month"
     ),
+    "gcp:logging/metric:Metric": _usage_billed(
+        "log-based metric", "samples ingested as a user-defined metric"
+    ),
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _usage_billed(
         "uptime check", "check executions beyond the free allotment"
     ),

@@ -1,11 +1,13 @@
 """What the fleet alerts on, written once as PromQL for both clouds' managed Prometheus.
 
 Every serving entry in every region it runs in gets the same alerts, with the stack file's
-thresholds (``fleet.observability``, per-entry overrides applied); every region gets its GPUs'
-XID errors. An alert is a Prometheus alerting rule: Google Cloud Monitoring evaluates it as a
-PromQL alert policy over Managed Service for Prometheus, Amazon Managed Service for Prometheus
-as a rule in the region's workspace. Only the rendering differs (llmfleet/components/gcp/
-monitoring.py, llmfleet/components/aws/monitoring.py); the queries are the same.
+thresholds (``fleet.observability``, per-entry overrides applied); every region with spot pools
+gets a burst of spot interruptions, and every EKS region its GPUs' XID errors (GKE's managed
+DCGM exporter does not export them: ``SIGNALS``). An alert is a Prometheus alerting rule: Google
+Cloud Monitoring evaluates it as a PromQL alert policy over Managed Service for Prometheus,
+Amazon Managed Service for Prometheus as a rule in the region's workspace. Only the rendering
+differs (llmfleet/components/gcp/monitoring.py, llmfleet/components/aws/monitoring.py); the
+queries are the same.
 
 With ``routing.domain``, the global endpoint and every serving region's ``<region>.<domain>``
 are probed from several locations (``endpoints``, ``uptime_checker``) and page when they fail.
@@ -13,7 +15,10 @@ are probed from several locations (``endpoints``, ``uptime_checker``) and page w
 Queries select a region by the ``cluster`` label (GKE's managed collection sets it; the AMP
 scraper's configuration adds it) and a serving entry by its namespace, which is the entry's
 name on every cluster. They read only what vLLM, DCGM exporter and kube-state-metrics export
-(tests/metrics lists them).
+(tests/metrics lists them), plus Karpenter's controller metrics on EKS and, on GKE, a
+log-based metric llmfleet creates (``gke_preemption_metric``). A signal one cloud's managed
+collectors do not export is left out on that cloud, never queried in vain: ``SIGNALS`` says
+which cloud has which.
 """
 
 from __future__ import annotations
@@ -45,11 +50,39 @@ ALERT_KINDS: dict[str, str] = {
     "(a stock-out) or the pool is at max_nodes",
     "gpus-idle": "replicas kept up by min_replicas served no request: GPUs paid for, idle",
     "xid-errors": "a GPU reported an XID error (driver or hardware fault)",
+    "spot-interruptions": "the cloud took back several spot nodes within the hour: replicas "
+    "restart elsewhere and capacity may be running out",
 }
 """Every alert kind, with what it means; the first six are per serving entry and region."""
 
-SERVING_ALERTS = tuple(kind for kind in ALERT_KINDS if kind != "xid-errors")
-REGION_ALERTS = ("xid-errors",)
+REGION_ALERTS = ("xid-errors", "spot-interruptions")
+SERVING_ALERTS = tuple(kind for kind in ALERT_KINDS if kind not in REGION_ALERTS)
+
+SPOT_INTERRUPTION_BURST = 3
+"""Spot interruptions of one region within ``SPOT_INTERRUPTION_WINDOW`` that raise a ticket:
+one is the price of spot, several in an hour mean the zones are reclaiming capacity (a stock-out
+is likely next). A constant until the stack file's ``observability`` section grows a field."""
+SPOT_INTERRUPTION_WINDOW = "1h"
+
+SIGNALS: dict[str, tuple[str, ...]] = {
+    "xid-errors": ("aws",),
+    "nodes-by-capacity-type": ("aws",),
+    "spot-interruptions": ("aws", "gcp"),
+}
+"""The clouds whose managed collection exports each GPU-fault and capacity signal.
+
+- XID errors: EKS runs NVIDIA's DCGM exporter chart with its default counters
+  (tests/metrics/dcgm-exporter), which include ``DCGM_FI_DEV_XID_ERRORS``. GKE's managed DCGM
+  package exports a fixed set of utilisation, memory, temperature, power, clock and profiling
+  fields without it (XID errors reach only the nodes' kernel log), so GKE regions get no XID
+  alert or chart rather than one that could never fire.
+- Nodes by capacity type: Karpenter labels its node metrics with the node's ``capacity_type``
+  (tests/metrics/karpenter.yaml). GKE's managed kube-state-metrics has no node package; a GKE
+  pool's capacity type is fixed (the stack file's ``spot``), its node count not collected.
+- Spot interruptions: Karpenter counts its interruption queue's messages by type; on GKE,
+  preemptions are Compute Engine audit events counted by a log-based metric
+  (``gke_preemption_metric``).
+"""
 
 
 @dataclass(frozen=True)
@@ -205,29 +238,82 @@ def _serving_alerts(
     )
 
 
+def gke_preemption_metric(fleet: FleetSpec) -> str:
+    """``llm_prod_gke_spot_preemptions``: the log-based metric counting preemptions of the
+    fleet's GKE nodes (underscores only, so its PromQL name is its own)."""
+    return f"{fleet.name}_gke_spot_preemptions".replace("-", "_")
+
+
+def gke_preemption_filter(fleet: FleetSpec) -> str:
+    """The Cloud Logging filter of the log-based metric: Compute Engine's audit event of a spot
+    VM's preemption, for GKE nodes (VMs named ``gke-...``) in the fleet's GKE regions."""
+    regions = "|".join(r.region for r in fleet.regions_of("gcp"))
+    return (
+        'resource.type="gce_instance"'
+        ' AND protoPayload.methodName="compute.instances.preempted"'
+        ' AND protoPayload.resourceName:"/instances/gke-"'
+        f' AND resource.labels.zone=~"^({regions})-"'
+    )
+
+
+def _gke_preemptions(fleet: FleetSpec) -> str:
+    """The log-based metric as PromQL names it (``logging.googleapis.com/user/<name>``)."""
+    return f"logging_googleapis_com:user_{gke_preemption_metric(fleet)}"
+
+
+def spot_interruptions(fleet: FleetSpec, region: RegionSpec, cluster: str) -> str:
+    """Spot nodes the cloud took back from ``region`` within ``SPOT_INTERRUPTION_WINDOW``: the
+    two-minute warnings Karpenter received (EKS), the preemptions Compute Engine logged (GKE)."""
+    window = SPOT_INTERRUPTION_WINDOW
+    if region.cloud == "aws":
+        s = selector(cluster, message_type="spot_interrupted")
+        return f"sum(increase(karpenter_interruption_received_messages_total{s}[{window}]))"
+    s = '{monitored_resource="gce_instance",zone=~"' + region.region + '-.*"}'
+    return f"sum(increase({_gke_preemptions(fleet)}{s}[{window}]))"
+
+
+def has_spot(region: RegionSpec) -> bool:
+    """Whether any accelerator pool of the region runs on spot capacity."""
+    return any(p.capacity == "spot" for p in region.cluster.gpu_pools)
+
+
+def _region_alerts(fleet: FleetSpec, region: RegionSpec, cluster: str) -> Iterator[Alert]:
+    labels = {"fleet": fleet.name, "region": region.region, "cloud": region.cloud}
+    gpus = any(catalog.accelerator(p.accelerator).kind == "gpu" for p in region.cluster.gpu_pools)
+    if gpus and region.cloud in SIGNALS["xid-errors"]:
+        yield Alert(
+            "xid-errors",
+            region,
+            None,
+            f"DCGM_FI_DEV_XID_ERRORS{selector(cluster)} > 0",
+            0,
+            "any XID",
+            "page",
+            labels,
+        )
+    if has_spot(region) and region.cloud in SIGNALS["spot-interruptions"]:
+        yield Alert(
+            "spot-interruptions",
+            region,
+            None,
+            f"{spot_interruptions(fleet, region, cluster)} >= {SPOT_INTERRUPTION_BURST}",
+            0,
+            f">= {SPOT_INTERRUPTION_BURST} spot nodes taken back in {SPOT_INTERRUPTION_WINDOW}",
+            "ticket",
+            labels,
+        )
+
+
 def alerts(fleet: FleetSpec, region: RegionSpec, cluster: str) -> list[Alert]:
     """Every alert of one region's cluster ``cluster``: per serving entry running there, and
-    its GPUs' XID errors."""
+    the region's own (GPU faults, spot interruptions) where its cloud exports the signal."""
     found = [
         alert
         for serving in fleet.serving
         if region in fleet.serving_regions(serving)
         for alert in _serving_alerts(fleet, region, serving, cluster)
     ]
-    if any(catalog.accelerator(p.accelerator).kind == "gpu" for p in region.cluster.gpu_pools):
-        found.append(
-            Alert(
-                "xid-errors",
-                region,
-                None,
-                f"DCGM_FI_DEV_XID_ERRORS{selector(cluster)} > 0",
-                0,
-                "any XID",
-                "page",
-                {"fleet": fleet.name, "region": region.region, "cloud": region.cloud},
-            )
-        )
-    return found
+    return [*found, *_region_alerts(fleet, region, cluster)]
 
 
 UPTIME_CHECKERS = ("gcp", "aws")
@@ -357,12 +443,14 @@ def serving_panels(
     ]
 
 
-def fleet_panels(clusters: Iterable[str]) -> list[Panel]:
-    """The fleet view over ``clusters``: every serving entry in every region (one line per
-    cluster and namespace, the namespace being the entry)."""
+def fleet_panels(fleet: FleetSpec, cloud: str, clusters: Iterable[str]) -> list[Panel]:
+    """The fleet view over ``clusters`` of one cloud (their metrics' store): every serving
+    entry in every region (one line per cluster and namespace, the namespace being the entry),
+    GPUs, and the capacity signals the cloud exports (``SIGNALS``)."""
     by = "cluster, namespace"
-    s = "{" + f'cluster=~"{"|".join(clusters)}"' + "}"
-    return [
+    names = "|".join(clusters)
+    s = "{" + f'cluster=~"{names}"' + "}"
+    panels = [
         Panel("time to first token p95", (_quantiles(TTFT, s, by)[1],), "s"),
         Panel("time per output token p95", (_quantiles(TPOT, s, by)[1],), "s"),
         Panel("end-to-end latency p95", (_quantiles(E2E, s, by)[1],), "s"),
@@ -375,9 +463,35 @@ def fleet_panels(clusters: Iterable[str]) -> list[Panel]:
         Panel("replicas", (f"count by ({by}) (vllm:num_requests_running{s})",)),
         Panel("KV-cache use (max replica)", (f"max by ({by}) (vllm:kv_cache_usage_perc{s})",), "1"),
         Panel("GPU utilisation by cluster", (f"avg by (cluster) (DCGM_FI_DEV_GPU_UTIL{s})",), "%"),
-        Panel("GPU XID errors", (f"max by (cluster) (DCGM_FI_DEV_XID_ERRORS{s})",)),
         Panel("servers up by region", (f"count by (cluster) (vllm:num_requests_running{s})",)),
     ]
+    if cloud in SIGNALS["xid-errors"]:
+        panels.append(Panel("GPU XID errors", (f"max by (cluster) (DCGM_FI_DEV_XID_ERRORS{s})",)))
+    if cloud in SIGNALS["nodes-by-capacity-type"]:
+        # Each Karpenter replica may export a node's series: count nodes by name first.
+        nodes = "{" + f'cluster=~"{names}",managed="true",resource_type="cpu"' + "}"
+        panels.append(
+            Panel(
+                "nodes by capacity type (Karpenter)",
+                (
+                    "count by (cluster, capacity_type) (count by (cluster, capacity_type, "
+                    f"node_name) (karpenter_nodes_allocatable{nodes}))",
+                ),
+            )
+        )
+    window = SPOT_INTERRUPTION_WINDOW
+    if cloud == "aws":
+        spot = "{" + f'cluster=~"{names}",message_type="spot_interrupted"' + "}"
+        interrupted = (
+            f"sum by (cluster) (increase(karpenter_interruption_received_messages_total{spot}"
+            f"[{window}]))"
+        )
+    else:
+        # Preemptions carry the VM's zone, not a cluster: one line per zone.
+        vms = '{monitored_resource="gce_instance"}'
+        interrupted = f"sum by (zone) (increase({_gke_preemptions(fleet)}{vms}[{window}]))"
+    panels.append(Panel(f"spot interruptions per {window}", (interrupted,)))
+    return panels
 
 
 def rule_groups(group: str, found: list[Alert]) -> str:

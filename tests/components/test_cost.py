@@ -959,6 +959,7 @@ class TestMonitoring:
             res("aws:amp/scraper:Scraper", "scraper", {}),
             res("aws:sns/topic:Topic", "alerts", {}, region=None),
             res("gcp:monitoring/alertPolicy:AlertPolicy", "ttft", {}, region=None),
+            res("gcp:logging/metric:Metric", "preemptions", {}, region=None),
         ]
         assert priced(*resources) == {}
         assert unpriced(*resources) == {
@@ -973,6 +974,11 @@ class TestMonitoring:
                 "global",
                 "monitoring",
                 "conditions and time series returned per month",
+            ),
+            "log-based metric preemptions": (
+                "global",
+                "monitoring",
+                "samples ingested as a user-defined metric",
             ),
         }
 

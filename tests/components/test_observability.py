@@ -1,7 +1,7 @@
 """The fleet's alerts, as each cloud's rule engine receives them: every serving deployment of
 every example stack is covered by every alert with the stack file's thresholds, and every query
-names only metrics the model server, DCGM exporter or kube-state-metrics publish
-(tests/metrics)."""
+names only metrics the model server, DCGM exporter, kube-state-metrics or Karpenter publish
+(tests/metrics), or the log-based metric the fleet itself creates."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ import yaml
 
 from llmfleet.components.observability import (
     ALERT_KINDS,
-    REGION_ALERTS,
     SERVING_ALERTS,
+    SIGNALS,
+    SPOT_INTERRUPTION_BURST,
     Endpoint,
     alerts,
     endpoints,
+    fleet_panels,
+    gke_preemption_filter,
+    has_spot,
     rule_groups,
     uptime_checker,
 )
@@ -32,6 +36,7 @@ METRICS = Path(__file__).resolve().parents[1] / "metrics"
 EXAMPLE_STACKS = ["dev", "prod-aws", "prod-gcp", "hybrid"]
 RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+LOG_METRIC = "gcp:logging/metric:Metric"
 
 
 @dataclass(frozen=True)
@@ -89,13 +94,26 @@ def built_rules(recording) -> list[BuiltRule]:
     return found
 
 
+def created_metrics(recording) -> set[str]:
+    """The PromQL names of the log-based metrics a recording creates."""
+    return {
+        f"logging_googleapis_com:user_{m.inputs['name']}" for m in recording.of_type(LOG_METRIC)
+    }
+
+
+CREATED: set[str] = set()
+"""Log-based metrics the example stacks create (filled by ``stacks``)."""
+
+
 @pytest.fixture(scope="module")
 def stacks() -> dict[str, tuple[FleetSpec, list[BuiltRule]]]:
     project = find_project(REPO)
     found = {}
     for name in EXAMPLE_STACKS:
         stack = load_stack(project, name)
-        found[name] = (stack.fleet, built_rules(run_program(project, stack)))
+        recording = run_program(project, stack)
+        CREATED.update(created_metrics(recording))
+        found[name] = (stack.fleet, built_rules(recording))
     return found
 
 
@@ -150,14 +168,74 @@ def test_a_serving_override_reaches_only_its_entry(stacks):
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
-def test_every_gpu_region_alerts_on_xid_errors(stacks, stack):
+def test_every_eks_gpu_region_alerts_on_xid_errors_and_no_gke_region_does(stacks, stack):
     fleet, rules = stacks[stack]
     for region in fleet.regions:
-        if not any(p.accelerator.startswith("nvidia-") for p in region.cluster.gpu_pools):
+        xid = [r for r in rules if r.kind == "xid-errors" and r.region == region.region]
+        nvidia = any(p.accelerator.startswith("nvidia-") for p in region.cluster.gpu_pools)
+        if region.cloud == "gcp" or not nvidia:
+            # GKE's managed DCGM package exports no XID field: no alert that could never fire.
+            assert xid == [], region.region
             continue
-        (rule,) = [r for r in rules if r.kind in REGION_ALERTS and r.region == region.region]
+        (rule,) = xid
         assert rule.expr.startswith("DCGM_FI_DEV_XID_ERRORS{")
         assert rule.labels["severity"] == "page"
+
+
+def test_xid_errors_are_an_eks_only_signal():
+    assert SIGNALS["xid-errors"] == ("aws",)
+    assert "DCGM_FI_DEV_XID_ERRORS" in PUBLISHED  # the EKS exporter's default counters
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_every_spot_region_tickets_a_burst_of_spot_interruptions(stacks, stack):
+    fleet, rules = stacks[stack]
+    for region in fleet.regions:
+        found = [r for r in rules if r.kind == "spot-interruptions" and r.region == region.region]
+        if not has_spot(region) or not any(
+            region in fleet.serving_regions(s) for s in fleet.serving
+        ):
+            assert found == [], region.region
+            continue
+        (rule,) = found
+        assert rule.cloud == region.cloud
+        assert rule.expr.endswith(f"[1h])) >= {SPOT_INTERRUPTION_BURST}")
+        assert rule.labels["severity"] == "ticket"
+        if region.cloud == "aws":
+            # Karpenter's two-minute warnings, of this region's cluster only.
+            assert "karpenter_interruption_received_messages_total{" in rule.expr
+            assert f'cluster="{fleet.name}-{region.region}"' in rule.expr
+            assert 'message_type="spot_interrupted"' in rule.expr
+        else:
+            # Compute Engine's preemption events in this region's zones.
+            assert (
+                f"logging_googleapis_com:user_{fleet.name.replace('-', '_')}_gke_spot" in rule.expr
+            )
+            assert f'zone=~"{region.region}-.*"' in rule.expr
+
+
+def test_the_preemption_metric_counts_gke_node_preemptions_in_the_fleets_gke_regions(stacks):
+    fleet, _ = stacks["hybrid"]
+    text = gke_preemption_filter(fleet)
+    assert 'protoPayload.methodName="compute.instances.preempted"' in text
+    assert 'resource.type="gce_instance"' in text
+    assert 'protoPayload.resourceName:"/instances/gke-"' in text
+    assert text.endswith('resource.labels.zone=~"^(us-central1)-"')
+
+
+def test_capacity_panels_follow_what_each_cloud_exports(stacks):
+    fleet, _ = stacks["hybrid"]
+    aws = {p.title: p.queries for p in fleet_panels(fleet, "aws", ["c-aws"])}
+    gcp = {p.title: p.queries for p in fleet_panels(fleet, "gcp", ["c-gcp"])}
+    (nodes,) = aws["nodes by capacity type (Karpenter)"]
+    assert nodes.startswith("count by (cluster, capacity_type) (count by (cluster, capacity_type")
+    assert 'karpenter_nodes_allocatable{cluster=~"c-aws",managed="true"' in nodes
+    assert "nodes by capacity type (Karpenter)" not in gcp
+    assert "GPU XID errors" in aws and "GPU XID errors" not in gcp
+    (aws_spot,) = aws["spot interruptions per 1h"]
+    (gcp_spot,) = gcp["spot interruptions per 1h"]
+    assert aws_spot.startswith("sum by (cluster) (increase(karpenter_interruption_received")
+    assert gcp_spot.startswith("sum by (zone) (increase(logging_googleapis_com:user_llm_hybrid_")
 
 
 def test_stock_out_alerts_name_the_pool_and_its_zones(stacks):
@@ -191,7 +269,12 @@ def _dcgm() -> dict[str, str]:
     return {r[0].strip(): r[1].strip() for r in csv.reader(lines)}
 
 
-PUBLISHED = {**_families("vllm.yaml"), **_families("kube-state-metrics.yaml"), **_dcgm()}
+PUBLISHED = {
+    **_families("vllm.yaml"),
+    **_families("kube-state-metrics.yaml"),
+    **_families("karpenter.yaml"),
+    **_dcgm(),
+}
 """Every published metric family, by name, with its type."""
 
 SELECTED = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\{")
@@ -209,6 +292,8 @@ def unpublished(expr: str) -> list[str]:
         for suffix in ("_bucket", "_sum", "_count"):
             if name.endswith(suffix):
                 candidates.append((name.removesuffix(suffix), {"histogram", "summary"}))
+        if name in CREATED:
+            continue  # a log-based metric the fleet creates (a counter)
         if not any(PUBLISHED.get(base) in kinds for base, kinds in candidates):
             missing.append(name)
     return missing
@@ -222,6 +307,9 @@ def test_the_name_check_catches_renamed_and_retyped_metrics():
         "vllm:num_requests_waiting_bucket"
     ]
     assert unpublished('rate(vllm:prompt_tokens_total{cluster="c"}[5m])') == []
+    assert unpublished('increase(logging_googleapis_com:user_made_up{zone="z"}[1h])') == [
+        "logging_googleapis_com:user_made_up"
+    ]
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

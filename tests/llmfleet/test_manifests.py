@@ -160,4 +160,4 @@ def test_eks_collection_is_the_managed_collectors_scrape_configuration(exported)
     assert path.name == "amp-scraper-llm-hybrid-us-east-1.yaml"
     config = yaml.safe_load(path.read_text())
     jobs = [job["job_name"] for job in config["scrape_configs"]]
-    assert jobs == ["vllm", "dcgm-exporter", "kube-state-metrics"]
+    assert jobs == ["vllm", "dcgm-exporter", "kube-state-metrics", "karpenter"]

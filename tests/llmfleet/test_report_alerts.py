@@ -42,14 +42,21 @@ def test_every_alert_with_its_threshold_and_channel(plans):
 def test_without_a_channel_the_table_says_so(plans):
     found = rows(alerts_table(plans["hybrid"]))
     assert {row[5] for row in found} == {"no channel (console only)"}
-    # 7 per region (two regions) and an uptime check of each of the three names.
+    # 6 per serving entry and region, spot interruptions in each (spot pools), XID errors on
+    # EKS only (GKE's managed DCGM exports none), and an uptime check of each of the three names.
+    kinds = {(row[0], row[2]) for row in found if row[1] == "-"}
+    assert kinds == {
+        ("aws us-east-1", "xid-errors"),
+        ("aws us-east-1", "spot-interruptions"),
+        ("gcp us-central1", "spot-interruptions"),
+    }
     assert sorted(row[1] for row in found if row[2] == "endpoint-down") == [
         "llm.example.com",
         "us-central1.llm.example.com",
         "us-east-1.llm.example.com",
     ]
     assert alerts_summary(plans["hybrid"]) == (
-        "alerts: 17, no notification channel (`llmfleet plan hybrid --alerts` lists them)"
+        "alerts: 18, no notification channel (`llmfleet plan hybrid --alerts` lists them)"
     )
 
 

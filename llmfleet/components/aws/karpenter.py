@@ -63,6 +63,10 @@ KARPENTER_CRDS = HelmChart(
 chart keeps them in step with the controller on every version bump."""
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
+KARPENTER_SERVICE = "karpenter"
+"""The chart's Service: its full name, the release being named after the chart."""
+KARPENTER_METRICS_PORT = "http-metrics"
+"""The Service port serving the controller's Prometheus metrics (8080)."""
 KARPENTER_REPLICAS = 2
 
 DISCOVERY_TAG = "karpenter.sh/discovery"

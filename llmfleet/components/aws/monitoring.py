@@ -26,6 +26,11 @@ import yaml
 from llmfleet.components.aws import iam
 from llmfleet.components.aws.cluster import KEY_DELETION_WINDOW_DAYS, AwsCluster
 from llmfleet.components.aws.component import AwsComponent
+from llmfleet.components.aws.karpenter import (
+    KARPENTER_METRICS_PORT,
+    KARPENTER_NAMESPACE,
+    KARPENTER_SERVICE,
+)
 from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.autoscaling import (
     KEDA_NAMESPACE,
@@ -65,7 +70,8 @@ QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetM
 
 def scrape_configuration(cluster: str) -> str:
     """The collector's Prometheus configuration: model servers (the pods' ``http`` port),
-    DCGM exporter and kube-state-metrics, each series labelled with the cluster's name."""
+    DCGM exporter, kube-state-metrics and Karpenter's controller (nodes by capacity type, spot
+    interruptions), each series labelled with the cluster's name."""
     cluster_label = {"target_label": "cluster", "replacement": cluster}
 
     def pods(namespace_label: bool) -> list[dict[str, Any]]:
@@ -114,6 +120,19 @@ def scrape_configuration(cluster: str) -> str:
                 "relabel_configs": [
                     keep("__meta_kubernetes_service_name", "kube-state-metrics"),
                     keep("__meta_kubernetes_endpoint_port_name", "http"),
+                    *pods(namespace_label=False),
+                ],
+            },
+            {
+                # Both replicas are scraped; only the leader's controllers export node and
+                # interruption series.
+                "job_name": "karpenter",
+                "kubernetes_sd_configs": [
+                    {"role": "endpoints", "namespaces": {"names": [KARPENTER_NAMESPACE]}}
+                ],
+                "relabel_configs": [
+                    keep("__meta_kubernetes_service_name", KARPENTER_SERVICE),
+                    keep("__meta_kubernetes_endpoint_port_name", KARPENTER_METRICS_PORT),
                     *pods(namespace_label=False),
                 ],
             },

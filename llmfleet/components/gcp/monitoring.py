@@ -1,6 +1,8 @@
 """Cloud Monitoring for a fleet's GKE regions: one notification channel, one PromQL alert policy
-per alert, uptime checks of the fleet's endpoints, and dashboards (a fleet view and one per
-serving entry, the charts of llmfleet/components/observability.py).
+per alert, uptime checks of the fleet's endpoints, dashboards (a fleet view and one per serving
+entry, the charts of llmfleet/components/observability.py), and the log-based metric counting
+spot preemptions of the fleet's GKE nodes (Compute Engine logs them as audit events; no managed
+collector exports them).
 
 Google Managed Service for Prometheus keeps every GKE cluster's metrics in the project, so Cloud
 Monitoring evaluates the fleet's Prometheus rules (llmfleet/components/observability.py) as alert
@@ -19,7 +21,7 @@ import pulumi_gcp as gcp
 
 from llmfleet.components.gcp.cluster import cluster_name
 from llmfleet.components.gcp.component import GcpComponent
-from llmfleet.components.gcp.project import MONITORING, RESOURCE_MANAGER
+from llmfleet.components.gcp.project import LOGGING, MONITORING, RESOURCE_MANAGER
 from llmfleet.components.observability import (
     EVALUATION_SECONDS,
     Alert,
@@ -27,6 +29,8 @@ from llmfleet.components.observability import (
     Panel,
     alerts,
     fleet_panels,
+    gke_preemption_filter,
+    gke_preemption_metric,
     serving_panels,
     uptime_threshold,
 )
@@ -56,7 +60,7 @@ def notification_agent(project_number: str) -> str:
 class GcpMonitoring(GcpComponent):
     """The fleet's alert policies on GCP and the channel they notify."""
 
-    APIS = (MONITORING, RESOURCE_MANAGER)
+    APIS = (MONITORING, LOGGING, RESOURCE_MANAGER)
 
     alerts: list[Alert]
     """Every alert built, one policy each."""
@@ -67,6 +71,9 @@ class GcpMonitoring(GcpComponent):
     """Uptime checks by endpoint scope (``global`` or a region)."""
     dashboards: dict[str, gcp.monitoring.Dashboard]
     """The fleet view (``fleet``) and one per serving entry with GKE regions, by name."""
+    preemptions: gcp.logging.Metric
+    """Counts preemptions of the fleet's GKE nodes; the spot-interruption alerts and chart read
+    it."""
 
     def __init__(
         self,
@@ -83,6 +90,17 @@ class GcpMonitoring(GcpComponent):
         notify = fleet.observability.notify
         self.channel = self._channel(notify) if notify is not None else None
         channels = [self.channel.id] if self.channel is not None else []
+        self.preemptions = gcp.logging.Metric(
+            f"{name}-spot-preemptions",
+            project=self._project,
+            name=gke_preemption_metric(fleet),
+            description=f"Spot preemptions of the GKE nodes of {fleet.name}",
+            filter=gke_preemption_filter(fleet),
+            metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(
+                metric_kind="DELTA", value_type="INT64", unit="1"
+            ),
+            opts=self._child(),
+        )
         self.alerts = [a for r in regions for a in alerts(fleet, r, cluster_name(fleet, r))]
         self.policies = {
             f"{a.region.region}/{a.key}": self._policy(a, channels) for a in self.alerts
@@ -257,7 +275,10 @@ class GcpMonitoring(GcpComponent):
         uptime = [_uptime_widget()] if endpoints else []
         self.dashboards = {
             "fleet": self._dashboard(
-                "fleet", f"{fleet.name} fleet", fleet_panels(clusters.values()), extra=uptime
+                "fleet",
+                f"{fleet.name} fleet",
+                fleet_panels(fleet, "gcp", clusters.values()),
+                extra=uptime,
             )
         }
         for serving in fleet.serving:

@@ -69,7 +69,7 @@ def test_the_managed_collector_scrapes_the_cluster_once_with_its_name(prod):
     assert scraper.inputs["destination"]["amp"]["workspaceArn"] == workspace.outputs["arn"]
     config = yaml.safe_load(scraper.inputs["scrapeConfiguration"])
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"vllm", "dcgm-exporter", "kube-state-metrics"}
+    assert set(jobs) == {"vllm", "dcgm-exporter", "kube-state-metrics", "karpenter"}
     for job in jobs.values():
         assert {"target_label": "cluster", "replacement": "llm-prod-us-east-1"} in job[
             "relabel_configs"
@@ -79,6 +79,32 @@ def test_the_managed_collector_scrapes_the_cluster_once_with_its_name(prod):
         r.inputs["chart"] for r in in_region(prod, "kubernetes:helm.sh/v3:Release", "us-east-1")
     }
     assert "prometheus" not in charts and "kube-state-metrics" in charts
+
+
+def test_the_collector_scrapes_karpenters_metrics_port_for_capacity_signals(prod):
+    (scraper,) = in_region(prod, SCRAPER, "us-east-1")
+    config = yaml.safe_load(scraper.inputs["scrapeConfiguration"])
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "karpenter"]
+    assert job["kubernetes_sd_configs"] == [
+        {"role": "endpoints", "namespaces": {"names": ["kube-system"]}}
+    ]
+    keep = {
+        r["source_labels"][0]: r["regex"]
+        for r in job["relabel_configs"]
+        if r.get("action") == "keep"
+    }
+    # The chart's Service (named after the release) and its metrics port.
+    assert keep == {
+        "__meta_kubernetes_service_name": "karpenter",
+        "__meta_kubernetes_endpoint_port_name": "http-metrics",
+    }
+    (release,) = [
+        r
+        for r in in_region(prod, "kubernetes:helm.sh/v3:Release", "us-east-1")
+        if r.inputs["chart"].endswith("/karpenter")
+    ]
+    assert release.inputs["name"] == "karpenter"
+    assert release.inputs["namespace"] == "kube-system"
 
 
 def test_the_collector_reads_discovery_and_metrics_only(prod):

@@ -11,7 +11,7 @@ from llmfleet.components.gcp.cluster import cluster_name
 from llmfleet.components.observability import replica_usd_per_hour
 from llmfleet.plan import run_program
 from llmfleet.stackfile import find_project, load_stack
-from tests.components.test_observability import SELECTED, unpublished
+from tests.components.test_observability import CREATED, SELECTED, created_metrics, unpublished
 from tests.conftest import REPO
 
 DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
@@ -34,7 +34,9 @@ def stacks():
     found = {}
     for name in ("prod-gcp", "hybrid"):
         stack = load_stack(project, name)
-        found[name] = (stack.fleet, run_program(project, stack))
+        recording = run_program(project, stack)
+        CREATED.update(created_metrics(recording))
+        found[name] = (stack.fleet, recording)
     return found
 
 
@@ -95,8 +97,15 @@ def test_cost_lines_price_replicas_from_the_catalog(stacks):
 def test_the_fleet_view_of_a_mixed_fleet_covers_its_gke_clusters_and_endpoints(stacks):
     _, rec = stacks["hybrid"]
     layout = layouts(rec)["llm-hybrid fleet"]
-    queries = [q for qs in charts(layout).values() for q in qs]
+    found = charts(layout)
+    # Preemptions are counted per zone by the fleet's own log-based metric (GKE zones only).
+    (spot,) = found.pop("spot interruptions per 1h")
+    assert spot.startswith("sum by (zone) (increase(logging_googleapis_com:user_llm_hybrid_gke")
+    queries = [q for qs in found.values() for q in qs]
     assert all('cluster=~"llm-hybrid-us-central1"' in q for q in queries)
+    # Signals GKE's managed collectors do not export are not charted there.
+    assert "GPU XID errors" not in found
+    assert "nodes by capacity type (Karpenter)" not in found
     titles = [t["widget"]["title"] for t in layout["mosaicLayout"]["tiles"]]
     assert "endpoints: share of uptime checks passing" in titles
 

@@ -9,7 +9,7 @@ import pytest
 
 from llmfleet.components.fleet import Fleet
 from llmfleet.components.gcp.monitoring import GcpMonitoring
-from llmfleet.components.observability import SERVING_ALERTS, Endpoint
+from llmfleet.components.observability import SERVING_ALERTS, Endpoint, gke_preemption_filter
 from llmfleet.components.spec import parse_fleet
 from llmfleet.mock_outputs.gcp import PROJECT_NUMBER
 from tests.components.k8s.test_serving import config
@@ -18,6 +18,7 @@ POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 PUBLISHER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
 UPTIME = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
+LOG_METRIC = "gcp:logging/metric:Metric"
 
 
 def gcp_only(notify: dict | None) -> dict:
@@ -46,15 +47,26 @@ def test_one_policy_per_alert_each_a_promql_condition(emailed):
     rec, _ = emailed
     policies = rec.of_type(POLICY)
     per_region = {"us-central1": 2, "europe-west4": 1}  # serving entries in each region
-    expected = sum(n * len(SERVING_ALERTS) + 1 for n in per_region.values())  # + XID each
+    # + spot interruptions in each (both have spot pools); no XID: GKE's DCGM lacks it.
+    expected = sum(n * len(SERVING_ALERTS) + 1 for n in per_region.values())
     assert len(policies) == expected
+    kinds = {
+        p.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]["labels"]["alert_kind"]
+        for p in policies
+    }
+    assert "xid-errors" not in kinds and "spot-interruptions" in kinds
     for policy in policies:
         (condition,) = policy.inputs["conditions"]
         promql = condition["conditionPrometheusQueryLanguage"]
         assert promql["evaluationInterval"] == "60s"
         assert promql["disableMetricValidation"] is True
         assert promql["ruleGroup"] in ("llm-prod-us-central1", "llm-prod-europe-west4")
-        assert f'cluster="{promql["ruleGroup"]}"' in promql["query"]
+        region = promql["ruleGroup"].removeprefix("llm-prod-")
+        # Cluster series by cluster; Compute Engine's preemptions by the region's zones.
+        assert (
+            f'cluster="{promql["ruleGroup"]}"' in promql["query"]
+            or f'zone=~"{region}-.*"' in promql["query"]
+        )
         assert policy.inputs["combiner"] == "OR"
         assert policy.inputs["severity"] in ("CRITICAL", "WARNING")
         assert policy.inputs["userLabels"]["owner"] == "ml-platform"
@@ -77,8 +89,32 @@ def test_pages_are_critical_and_tickets_warnings(emailed):
         ]: p.inputs["severity"]
         for p in rec.of_type(POLICY)
     }
-    assert severity["ttft-p95"] == severity["xid-errors"] == "CRITICAL"
-    assert severity["gpus-idle"] == severity["kv-cache-saturated"] == "WARNING"
+    assert severity["ttft-p95"] == severity["gpu-pods-pending"] == "CRITICAL"
+    assert severity["gpus-idle"] == severity["spot-interruptions"] == "WARNING"
+
+
+def test_a_log_based_metric_counts_the_fleets_gke_node_preemptions(emailed):
+    rec, spec = emailed
+    (metric,) = rec.of_type(LOG_METRIC)
+    assert metric.inputs["name"] == "llm_prod_gke_spot_preemptions"
+    assert metric.inputs["filter"] == gke_preemption_filter(spec)
+    assert "europe-west4|us-central1" in metric.inputs["filter"] or (
+        "us-central1|europe-west4" in metric.inputs["filter"]
+    )
+    assert metric.inputs["metricDescriptor"] == {
+        "metricKind": "DELTA",
+        "valueType": "INT64",
+        "unit": "1",
+    }
+    # The spot alerts read exactly this metric.
+    spot = [
+        p.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]
+        for p in rec.of_type(POLICY)
+        if p.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]["labels"]["alert_kind"]
+        == "spot-interruptions"
+    ]
+    assert len(spot) == 2
+    assert all("logging_googleapis_com:user_llm_prod_gke_spot_preemptions{" in q for q in spot)
 
 
 def test_a_pubsub_channel_lets_monitoring_publish(run):

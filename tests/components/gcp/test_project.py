@@ -29,6 +29,7 @@ API_OF_TYPE = {
     "gcp:certificatemanager/": "certificatemanager.googleapis.com",
     "gcp:dns/": "dns.googleapis.com",
     "gcp:monitoring/": "monitoring.googleapis.com",
+    "gcp:logging/": "logging.googleapis.com",
 }
 """The API each GCP resource type calls, by type-token prefix (the first match counts)."""
 
