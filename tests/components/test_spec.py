@@ -275,17 +275,23 @@ class TestFleetBasics:
         )
 
     def test_a_gcp_region_read_from_a_file_needs_its_ranges_and_the_project(self, dev_config):
-        config = with_gcp(dev_config)
-        config["regions"][0]["zones"] = 1
+        # The region's invalid cidr stops its own rules: the raw-input rules still report the
+        # missing range and project, for a cloud name read from the file too.
+        config = with_gcp(dev_config, cidr="10.30.0.0/33")
         del config["regions"][1]["pods_cidr"]
         del config["gcp_project"]
-        assert problems(as_read_from_a_file(config)) == [
-            ("fleet.regions[0].zones", "1 is too few; EKS needs subnets in at least 2 zones"),
+        found = problems(as_read_from_a_file(config))
+        assert [path for path, _ in found] == [
+            "fleet.regions[1].cidr",
+            "fleet.gcp_project",
+            "fleet.regions[1].pods_cidr",
+        ]
+        assert found[1:] == [
+            ("fleet.gcp_project", "required when a region is on gcp, e.g. 'llm-prod-serving'"),
             (
                 "fleet.regions[1].pods_cidr",
                 "required for gcp regions (a /21 or larger private range)",
             ),
-            ("fleet.gcp_project", "required when a region is on gcp, e.g. 'llm-prod-serving'"),
         ]
 
     @pytest.mark.parametrize(
