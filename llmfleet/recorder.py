@@ -45,6 +45,9 @@ class RecordedResource:
     """Former names of the resource (``pulumi.Alias(name=...)``) that state follows."""
     cloud: str | None = None
     region: str | None = None
+    secret_inputs: list[str] = field(default_factory=list)
+    """Dotted paths of the inputs the program marked secret (``httpCheck.headers.Authorization``):
+    Pulumi encrypts them in the state."""
 
     @property
     def is_cloud_object(self) -> bool:
@@ -131,6 +134,17 @@ def _is_stack(urn: str) -> bool:
     return not urn or urn.split("::")[2].split("$")[-1] == STACK_TYPE
 
 
+def _secret_paths(value: Any, path: str = "") -> list[str]:
+    """The dotted paths of the secrets in a deserialized input value."""
+    if isinstance(value, Mapping):
+        if value.get(sdk.SIGNATURE_KEY) == sdk.SECRET_SIGNATURE:
+            return [path]
+        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}.{i}")]
+    return []
+
+
 def _plain(value: Any) -> Any:
     """Unwrap secrets and drop unknowns so recorded inputs are plain JSON values."""
     if isinstance(value, Mapping):
@@ -208,6 +222,7 @@ class RecordingMonitor(sdk.MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             ignore_changes=list(request.ignoreChanges),
             aliases=[alias.spec.name for alias in request.aliases if alias.spec.name],
+            secret_inputs=_secret_paths(inputs),
         )
         with self._lock:
             self.recorded.append(resource)

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 
 from llmfleet.components import catalog
-from llmfleet.components.k8s.gateway import health_path
+from llmfleet.components.k8s.gateway import health_path, route_prefix
 from llmfleet.components.spec import FleetSpec, RegionSpec, ServingSpec
 
 Severity = Literal["page", "ticket"]
@@ -330,9 +330,17 @@ class Endpoint:
     """``global`` or the region's name."""
     host: str
     path: str | None
-    """What is requested over HTTPS: vLLM's ``/health`` of an always-on serving entry through
-    the gateway (``/<serving>/health``, no API key needed); None where every entry scales to
+    """What is requested over HTTPS without the API key: vLLM's ``/health`` of an always-on
+    serving entry through the gateway (``/<serving>/health``); None where every entry scales to
     zero (a check would keep a cold model warm): then TCP on 443."""
+    api_path: str | None = None
+    """An API request of the same entry that needs the fleet's API key (``/<serving>/v1/models``:
+    gateway route, key sync and vLLM's authentication all answer), for checkers that can send
+    the key; None with ``path``."""
+
+
+API_KEY_HEADER = "Authorization"
+"""The header vLLM reads the API key from (``Bearer <key>``) on its ``/v1`` routes."""
 
 
 def endpoints(fleet: FleetSpec) -> list[Endpoint]:
@@ -342,15 +350,18 @@ def endpoints(fleet: FleetSpec) -> list[Endpoint]:
     if domain is None:
         return []
     regional = [
-        Endpoint(r.region, f"{r.region}.{domain}", _health(fleet.served_in(r)))
+        _endpoint(r.region, f"{r.region}.{domain}", fleet.served_in(r))
         for r in fleet.routed_regions()
     ]
-    return [Endpoint("global", domain, _health(fleet.serving)), *regional]
+    return [_endpoint("global", domain, fleet.serving), *regional]
 
 
-def _health(entries: list[ServingSpec]) -> str | None:
+def _endpoint(scope: str, host: str, entries: list[ServingSpec]) -> Endpoint:
     warm = [s for s in entries if s.min_replicas > 0]
-    return health_path(warm[0].name) if warm else None
+    if not warm:
+        return Endpoint(scope, host, None)
+    name = warm[0].name
+    return Endpoint(scope, host, health_path(name), f"{route_prefix(name)}/v1/models")
 
 
 def uptime_checker(clouds: Iterable[str]) -> str | None:

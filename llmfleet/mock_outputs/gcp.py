@@ -185,7 +185,19 @@ OUTPUTS: dict[str, Any] = {
 }
 
 
+MOCK_API_KEY = "mock-api-key"
+"""What the mocks read as the value of every API-key secret."""
+
 INVOKES = {
+    "gcp:secretmanager/getSecretVersionAccess:getSecretVersionAccess": lambda args: {
+        "secret": args["secret"],
+        "project": args.get("project") or PROJECT,
+        "version": "1",
+        "name": f"projects/{PROJECT_NUMBER}/secrets/{args['secret']}/versions/1",
+        "secretData": MOCK_API_KEY,
+        "isSecretDataBase64": False,
+        "id": f"projects/{PROJECT_NUMBER}/secrets/{args['secret']}/versions/1",
+    },
     "gcp:organizations/getProject:getProject": lambda args: {
         "projectId": args.get("projectId") or PROJECT,
         "number": PROJECT_NUMBER,

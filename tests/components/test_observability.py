@@ -338,11 +338,12 @@ def test_rule_groups_are_a_prometheus_rule_file(stacks):
 def test_endpoints_are_the_global_name_and_every_routed_region(stacks):
     fleet, _ = stacks["hybrid"]
     assert fleet.routing.domain == "llm.example.com"
-    # vLLM's /health of an always-on entry, through each region's gateway route.
+    # vLLM's /health of an always-on entry, through each region's gateway route, and an API
+    # path of the same entry that needs the key.
     assert endpoints(fleet) == [
-        Endpoint("global", "llm.example.com", "/chat/health"),
-        Endpoint("us-east-1", "us-east-1.llm.example.com", "/chat/health"),
-        Endpoint("us-central1", "us-central1.llm.example.com", "/chat/health"),
+        Endpoint("global", "llm.example.com", "/chat/health", "/chat/v1/models"),
+        Endpoint("us-east-1", "us-east-1.llm.example.com", "/chat/health", "/chat/v1/models"),
+        Endpoint("us-central1", "us-central1.llm.example.com", "/chat/health", "/chat/v1/models"),
     ]
     prod, _ = stacks["prod-gcp"]
     assert endpoints(prod) == []  # no routing.domain: nothing to probe
@@ -358,7 +359,7 @@ def test_an_endpoint_serving_only_scale_to_zero_entries_is_checked_on_tcp(stacks
         }
     )
     assert fleet.serving[0].min_replicas == 0
-    assert {e.path for e in endpoints(routed)} == {None}
+    assert {(e.path, e.api_path) for e in endpoints(routed)} == {(None, None)}
 
 
 def test_gcp_probes_a_mixed_fleet_and_aws_an_aws_only_one():

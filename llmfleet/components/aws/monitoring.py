@@ -454,7 +454,12 @@ class AwsDnsHealthAlarms(AwsComponent):
     """A CloudWatch alarm in us-east-1 on each region's Route 53 health check (the checks the
     global endpoint routes by), notifying the fleet's channel: the fleet's uptime alerts when no
     GCP region runs Cloud Monitoring uptime checks. The probes are the routing's own, so each
-    name is probed once."""
+    name is probed once.
+
+    Route 53 health checks send no request headers (a path, optionally a string to search the
+    body for, nothing else), so they cannot present the fleet's API key: an AWS-only fleet's
+    uptime probes stay on vLLM's ``/health``, which needs none. Fleets with a GCP region get
+    Cloud Monitoring checks that send the key (llmfleet/components/gcp/monitoring.py)."""
 
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """By region."""

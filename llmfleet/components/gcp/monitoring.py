@@ -9,6 +9,13 @@ Monitoring evaluates the fleet's Prometheus rules (llmfleet/components/observabi
 policies, each one condition, over all of them. Policies are project-wide; each selects its
 cluster by the ``cluster`` label. Uptime checks probe any public URL, so a fleet with GCP regions
 checks its AWS regions' endpoints here too.
+
+Uptime checks send the fleet's API key: it is read from Secret Manager when the program runs
+(the secret of the fleet's first GKE region; every region's secret holds the same key, which
+the global endpoint accepts in any region), kept a Pulumi secret in the state and masked by
+Cloud Monitoring (``mask_headers``), and each check requests an API path that demands it. Until
+the secret has a value (llmfleet creates it empty) the checks request ``/health`` without a key
+and the program warns; the next ``pulumi up`` after the key is added switches them over.
 """
 
 from __future__ import annotations
@@ -19,10 +26,17 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from llmfleet.components.gcp.api_key import api_key_id
 from llmfleet.components.gcp.cluster import cluster_name
 from llmfleet.components.gcp.component import GcpComponent
-from llmfleet.components.gcp.project import LOGGING, MONITORING, RESOURCE_MANAGER
+from llmfleet.components.gcp.project import (
+    LOGGING,
+    MONITORING,
+    RESOURCE_MANAGER,
+    SECRET_MANAGER,
+)
 from llmfleet.components.observability import (
+    API_KEY_HEADER,
     EVALUATION_SECONDS,
     Alert,
     Endpoint,
@@ -60,7 +74,7 @@ def notification_agent(project_number: str) -> str:
 class GcpMonitoring(GcpComponent):
     """The fleet's alert policies on GCP and the channel they notify."""
 
-    APIS = (MONITORING, LOGGING, RESOURCE_MANAGER)
+    APIS = (MONITORING, LOGGING, SECRET_MANAGER, RESOURCE_MANAGER)
 
     alerts: list[Alert]
     """Every alert built, one policy each."""
@@ -105,7 +119,8 @@ class GcpMonitoring(GcpComponent):
         self.policies = {
             f"{a.region.region}/{a.key}": self._policy(a, channels) for a in self.alerts
         }
-        self.uptime_checks = {e.scope: self._uptime(e, channels) for e in endpoints}
+        api_key = self._api_key(regions) if any(e.api_path for e in endpoints) else None
+        self.uptime_checks = {e.scope: self._uptime(e, channels, api_key) for e in endpoints}
         self._dashboards(regions, endpoints)
         self.register_outputs(
             {"channel": self.channel.id if self.channel else None, "policies": len(self.alerts)}
@@ -184,13 +199,43 @@ class GcpMonitoring(GcpComponent):
             opts=self._child(),
         )
 
+    def _api_key(self, regions: list[RegionSpec]) -> pulumi.Output[str] | None:
+        """The fleet's API key from Secret Manager, as a Pulumi secret; None (with a warning)
+        while it cannot be read: the secret has no value yet, or does not exist yet."""
+        secret = api_key_id(self._fleet, regions[0])
+        try:
+            found = gcp.secretmanager.get_secret_version_access(
+                project=self._project, secret=secret, opts=pulumi.InvokeOptions(parent=self)
+            )
+        except Exception as error:  # the invoke reports every failure as a plain Exception
+            reason = str(error)
+        else:
+            if found.secret_data:
+                return pulumi.Output.secret(found.secret_data)
+            reason = "the secret has no value"
+        pulumi.log.warn(
+            f"uptime checks of {self._fleet.name} probe /health without the API key: secret "
+            f"{secret} of project {self._project} cannot be read yet ({reason}); add its value "
+            "and run `pulumi up` again",
+            resource=self,
+        )
+        return None
+
     def _uptime(
-        self, endpoint: Endpoint, channels: list[pulumi.Output[str]]
+        self,
+        endpoint: Endpoint,
+        channels: list[pulumi.Output[str]],
+        api_key: pulumi.Output[str] | None,
     ) -> gcp.monitoring.UptimeCheckConfig:
-        """An uptime check of ``endpoint`` from several continents and the policy paging when
-        it fails from more than one location for ``health_check_minutes``."""
+        """An uptime check of ``endpoint`` from several continents (an API request with the
+        key when there is one) and the policy paging when it fails from more than one location
+        for ``health_check_minutes``."""
         fleet = self._fleet
         name = f"{self._name}-uptime-{endpoint.scope}"
+        path, headers = endpoint.path, None
+        if api_key is not None and endpoint.api_path:
+            path = endpoint.api_path
+            headers = {API_KEY_HEADER: api_key.apply(lambda key: f"Bearer {key}")}
         check = gcp.monitoring.UptimeCheckConfig(
             name,
             project=self._project,
@@ -201,18 +246,19 @@ class GcpMonitoring(GcpComponent):
             checker_type="STATIC_IP_CHECKERS",
             http_check=(
                 gcp.monitoring.UptimeCheckConfigHttpCheckArgs(
-                    path=endpoint.path,
+                    path=path,
                     port=443,
                     use_ssl=True,
                     validate_ssl=True,
                     request_method="GET",
+                    headers=headers,
+                    # Cloud Monitoring shows masked headers as ******.
+                    mask_headers=True if headers else None,
                 )
-                if endpoint.path
+                if path
                 else None
             ),
-            tcp_check=(
-                None if endpoint.path else gcp.monitoring.UptimeCheckConfigTcpCheckArgs(port=443)
-            ),
+            tcp_check=None if path else gcp.monitoring.UptimeCheckConfigTcpCheckArgs(port=443),
             monitored_resource=gcp.monitoring.UptimeCheckConfigMonitoredResourceArgs(
                 type="uptime_url", labels={"host": endpoint.host, "project_id": self._project}
             ),
@@ -227,7 +273,7 @@ class GcpMonitoring(GcpComponent):
             combiner="OR",
             conditions=[
                 gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"{endpoint.host}{endpoint.path or ':443'} fails",
+                    display_name=f"{endpoint.host}{path or ':443'} fails",
                     condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
                         filter=check.uptime_check_id.apply(
                             lambda check_id: (

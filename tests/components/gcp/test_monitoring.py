@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import copy
 
+import grpc
+import pulumi
 import pytest
 
 from llmfleet.components.fleet import Fleet
 from llmfleet.components.gcp.monitoring import GcpMonitoring
 from llmfleet.components.observability import SERVING_ALERTS, Endpoint, gke_preemption_filter
 from llmfleet.components.spec import parse_fleet
+from llmfleet.mock_outputs import gcp as gcp_mocks
 from llmfleet.mock_outputs.gcp import PROJECT_NUMBER
 from tests.components.k8s.test_serving import config
 
@@ -182,3 +185,77 @@ def test_uptime_checks_probe_every_endpoint_from_three_continents(run):
         assert (threshold["comparison"], threshold["thresholdValue"]) == ("COMPARISON_GT", 1)
         (channel,) = rec.of_type(CHANNEL)
         assert policy.inputs["notificationChannels"] == [channel.outputs["id"]]
+
+
+API_KEY_INVOKE = "gcp:secretmanager/getSecretVersionAccess:getSecretVersionAccess"
+WARM = Endpoint("global", "llm.example.com", "/chat/health", "/chat/v1/models")
+
+
+def test_uptime_checks_request_an_api_path_with_the_key_from_secret_manager(run, monkeypatch):
+    asked = []
+    original = gcp_mocks.INVOKES[API_KEY_INVOKE]
+    monkeypatch.setitem(
+        gcp_mocks.INVOKES, API_KEY_INVOKE, lambda args: asked.append(args) or original(args)
+    )
+    spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
+    rec = run(lambda: GcpMonitoring("mon", spec, spec.regions_of("gcp"), [WARM]))
+    # The secret the fleet's first GKE region syncs to its serving namespaces.
+    assert [(a["secret"], a["project"]) for a in asked] == [
+        ("llm-prod-api-key-us-central1", spec.gcp_project)
+    ]
+    (check,) = rec.of_type(UPTIME)
+    http = check.inputs["httpCheck"]
+    assert http["path"] == "/chat/v1/models"  # vLLM demands the key on /v1
+    assert http["headers"] == {"Authorization": f"Bearer {gcp_mocks.MOCK_API_KEY}"}
+    assert http["maskHeaders"] is True
+    # Encrypted in Pulumi's state, never plain text.
+    assert "httpCheck" in check.secret_inputs
+    (policy,) = [p for p in rec.of_type(POLICY) if check.urn in p.dependencies]
+    assert policy.inputs["conditions"][0]["displayName"] == "llm.example.com/chat/v1/models fails"
+
+
+class SecretNotFound(grpc.RpcError):
+    """How the engine answers an invoke the provider failed (here: no version of the secret)."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.NOT_FOUND
+
+    def details(self) -> str:
+        return "Secret Version [latest] not found"
+
+
+def _not_found(args: dict) -> dict:
+    raise SecretNotFound()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [lambda args: {"secret": args["secret"]}, _not_found],
+    ids=["no value yet", "not readable"],
+)
+def test_until_the_key_can_be_read_checks_probe_health_without_it_and_say_so(
+    run, monkeypatch, answer
+):
+    monkeypatch.setitem(gcp_mocks.INVOKES, API_KEY_INVOKE, answer)
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, resource=None, **_: warnings.append(msg))
+    spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
+    rec = run(lambda: GcpMonitoring("mon", spec, spec.regions_of("gcp"), [WARM]))
+    (check,) = rec.of_type(UPTIME)
+    http = check.inputs["httpCheck"]
+    assert http["path"] == "/chat/health"
+    assert "headers" not in http and "maskHeaders" not in http
+    (warning,) = warnings
+    assert "llm-prod-api-key-us-central1" in warning and "add its value" in warning
+    assert "no value" in warning or "not found" in warning
+
+
+def test_no_key_is_read_when_no_endpoint_can_use_it(run, monkeypatch):
+    asked = []
+    monkeypatch.setitem(gcp_mocks.INVOKES, API_KEY_INVOKE, asked.append)
+    spec = parse_fleet(gcp_only({"email": "oncall@example.com"}))
+    cold = Endpoint("global", "llm.example.com", None)
+    rec = run(lambda: GcpMonitoring("mon", spec, spec.regions_of("gcp"), [cold]))
+    (check,) = rec.of_type(UPTIME)
+    assert check.inputs["tcpCheck"] == {"port": 443}
+    assert asked == []
