@@ -174,6 +174,10 @@ RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 UPTIME_CHECK = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
+GRAFANA_WORKSPACE = "aws:grafana/workspace:Workspace"
+GRAFANA_DASHBOARD = "grafana:oss/dashboard:Dashboard"
+GRAFANA_DATA_SOURCE = "grafana:oss/dataSource:DataSource"
+MONITORING_DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
@@ -234,6 +238,25 @@ def alerts_summary(plan: Plan) -> str | None:
     return f"alerts: {len(found)}, {where} (`llmfleet plan {plan.stack.name} --alerts` lists them)"
 
 
+def dashboards_summary(plan: Plan) -> str | None:
+    """One line: where the fleet's dashboards are (its one place to look)."""
+    recording = plan.recording
+    workspaces = recording.of_type(GRAFANA_WORKSPACE)
+    if workspaces:
+        sources = sorted(r.inputs["name"] for r in recording.of_type(GRAFANA_DATA_SOURCE))
+        where = ", ".join(f"{w.inputs['name']} in {w.region}" for w in workspaces)
+        return (
+            f"dashboards: Amazon Managed Grafana {where} (sign-in through IAM Identity Center), "
+            f"{len(recording.of_type(GRAFANA_DASHBOARD))} dashboards over "
+            f"{', '.join(sources)}"
+        )
+    boards = recording.of_type(MONITORING_DASHBOARD)
+    if boards:
+        projects = sorted({b.inputs["project"] for b in boards})
+        return f"dashboards: Cloud Monitoring, {len(boards)} in project {', '.join(projects)}"
+    return None
+
+
 def alerts_table(plan: Plan) -> Table:
     """Every alert with its threshold and channel, by cloud, region and serving entry."""
     table = Table(title="alerts", show_edge=False)
@@ -283,6 +306,9 @@ def print_report(
         summary = alerts_summary(plan)
         if summary is not None:
             console.print(summary, highlight=False, markup=False)
+    where = dashboards_summary(plan)
+    if where is not None:
+        console.print(where, highlight=False, markup=False)
     if plan.violations:
         # Grouped by rule: one heading per rule, its level, then each resource it flags.
         by_rule: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pulumi
 
+from llmfleet.components.grafana_dashboards import DataSource
 from llmfleet.components.k8s.autoscaling import MetricsSource
 from llmfleet.components.k8s.gateway import BackendPolicy, GatewayObject
 from llmfleet.components.observability import Alert, Endpoint
@@ -121,6 +122,24 @@ class Monitoring:
     """Every alert built, with its threshold."""
     channel: str
     """Where they notify, in words (``email oncall@example.com via SNS``), or ``none``."""
+
+
+@dataclass(frozen=True)
+class DashboardSource:
+    """How the fleet's Grafana reads one cloud's managed Prometheus: a data source to create."""
+
+    source: DataSource
+    """What dashboards know of it: name, type, uid, cloud, the clusters it holds."""
+    url: pulumi.Input[str] | None
+    """The query endpoint; None where the data source type knows its service's endpoint."""
+    json_data: pulumi.Input[Mapping[str, Any]]
+    """The data source's settings (Grafana's ``jsonData``)."""
+    secure_json_data: pulumi.Input[Mapping[str, str]] | None = None
+    """Credentials Grafana keeps encrypted (``secureJsonData``), as a secret; None where
+    Grafana's own identity authenticates."""
+    query_arn: pulumi.Input[str] | None = None
+    """The resource Grafana's own identity must be allowed to query (an AMP workspace ARN);
+    None where the data source carries its credentials."""
 
 
 @dataclass(frozen=True)
@@ -285,6 +304,29 @@ class Cloud(Protocol):
         """The alerts of the fleet's serving regions on this cloud (``metrics`` by region name)
         in the cloud's rule engine, uptime checks of ``endpoints`` (the fleet's, when this cloud
         checks them), and the channel they notify."""
+        ...
+
+    def dashboard_sources(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: dict[str, ManagedMetrics],
+        opts: pulumi.ResourceOptions,
+    ) -> list[DashboardSource]:
+        """The Grafana data sources reading this cloud's serving regions (``metrics`` by region
+        name), with whatever identity Grafana needs to read them."""
+        ...
+
+    def dashboards(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        sources: list[DashboardSource],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.ComponentResource | None:
+        """The fleet's Grafana, when this cloud hosts it (``observability.grafana_host``): its
+        data sources over ``sources`` (every serving cloud's), a fleet dashboard and one per
+        serving entry; None where this cloud hosts none."""
         ...
 
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:

@@ -866,6 +866,10 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     ),
     "aws:amp/scraper:Scraper": _usage_billed("AMP managed collector", "samples collected"),
     "aws:sns/topic:Topic": _usage_billed("SNS topic", "notifications delivered"),
+    # Users get their Grafana role in IAM Identity Center, which the stack file does not name.
+    "aws:grafana/workspace:Workspace": _usage_billed(
+        "Amazon Managed Grafana workspace", "active editor and viewer users a month"
+    ),
     "gcp:monitoring/alertPolicy:AlertPolicy": _usage_billed(
         "alert policy", "conditions and time series returned per month"
     ),

@@ -2,8 +2,9 @@
 
 Regions are independent failure domains: nothing in one region's stack depends on another
 region's resources, so ``pulumi up`` creates them in parallel and a broken region cannot block
-the others. The only cross-region edges are global by nature (the GCP VPC and its firewall) or
-storage replication, which moves each model version once from the primary to every replica.
+the others. The only cross-region edges are global by nature (the GCP VPC and its firewall, the
+global endpoint, the fleet's Grafana reading every region's metrics) or storage replication,
+which moves each model version once from the primary to every replica.
 Serving pods read weights only from their own region's copy, through a read-only identity per
 serving namespace and cluster (``Fleet.model_access``).
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from llmfleet.components import observability
+from llmfleet.components import grafana_dashboards, observability
 from llmfleet.components.aws.cloud import AwsCloud
 from llmfleet.components.component import Component
 from llmfleet.components.contracts import (
@@ -108,6 +109,9 @@ class Fleet(Component):
     """Per serving region: the cloud's managed Prometheus collecting its metrics."""
     monitoring: dict[str, Monitoring]
     """Per cloud with serving regions: its alerts and where they notify."""
+    grafana: pulumi.ComponentResource | None
+    """The fleet's Grafana (with an AWS serving region): every serving region's dashboards in
+    one place; None where Cloud Monitoring's dashboards are the place to look."""
     leader_worker_sets: dict[str, LeaderWorkerSetController]
     """Per region serving an entry across nodes: the LeaderWorkerSet controller."""
     model_servers: dict[str, dict[str, ModelServer]]
@@ -190,6 +194,7 @@ class Fleet(Component):
             )
             for cloud in serving_clouds
         }
+        self.grafana = self._grafana(serving_clouds, served)
         self.gateways = {}
         self.global_endpoint = self._route() if spec.routed_regions() else None
         dns_cloud = DNS_CLOUDS[spec.dns]
@@ -205,6 +210,29 @@ class Fleet(Component):
                 "domain": spec.routing.domain,
             }
         )
+
+    def _grafana(self, clouds: list[str], served: set[str]) -> pulumi.ComponentResource | None:
+        """The fleet's Grafana on the cloud hosting it, reading every serving cloud's managed
+        Prometheus; None when no serving cloud hosts one."""
+        host = grafana_dashboards.grafana_host(clouds)
+        if host is None:
+            return None
+        spec = self._spec
+        sources = [
+            source
+            for cloud in clouds
+            for source in CLOUDS[cloud].dashboard_sources(
+                f"{self._name}-{cloud}-grafana-reader",
+                spec,
+                {
+                    r.region: self.managed_metrics[r.region]
+                    for r in spec.regions_of(cloud)
+                    if r.region in served
+                },
+                self._child(),
+            )
+        ]
+        return CLOUDS[host].dashboards(f"{self._name}-grafana", spec, sources, self._child())
 
     def _build_storage(self) -> dict[str, ModelStore]:
         """Per cloud, its storage regions' buckets: the primary cloud's first, then every other

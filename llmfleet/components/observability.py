@@ -505,6 +505,40 @@ def fleet_panels(fleet: FleetSpec, cloud: str, clusters: Iterable[str]) -> list[
     return panels
 
 
+@dataclass(frozen=True)
+class Dashboard:
+    """One dashboard's charts, in sections: the fleet view has one per cloud (each cloud's store
+    exports its own capacity signals), a serving entry's one over all its regions."""
+
+    title: str
+    sections: tuple[tuple[str | None, tuple[Panel, ...]], ...]
+    """(cloud, its charts); cloud None: charts over every cloud's clusters."""
+
+    @property
+    def panels(self) -> list[Panel]:
+        """Every chart, section after section."""
+        return [panel for _, panels in self.sections for panel in panels]
+
+
+def dashboards(fleet: FleetSpec, clusters: Mapping[str, Mapping[str, str]]) -> dict[str, Dashboard]:
+    """Every dashboard over the regions ``clusters`` maps (by cloud) to their cluster names, by
+    key: ``fleet`` (the fleet view) and each serving entry running in one of them. Each cloud's
+    renderer draws the same charts."""
+    cluster_of = {
+        region: name for by_region in clusters.values() for region, name in by_region.items()
+    }
+    fleet_view = tuple(
+        (cloud, tuple(fleet_panels(fleet, cloud, by_region.values())))
+        for cloud, by_region in clusters.items()
+    )
+    found = {"fleet": Dashboard(f"{fleet.name} fleet", fleet_view)}
+    for serving in fleet.serving:
+        if any(r.region in cluster_of for r in fleet.serving_regions(serving)):
+            panels = tuple(serving_panels(fleet, serving, cluster_of))
+            found[serving.name] = Dashboard(f"{fleet.name} {serving.name}", ((None, panels),))
+    return found
+
+
 def rule_groups(group: str, found: list[Alert]) -> str:
     """The alerts as a Prometheus rule file (``groups:``), one group evaluated every minute."""
     document = {

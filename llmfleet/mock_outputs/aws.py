@@ -216,6 +216,31 @@ def _amp_scraper(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _grafana_workspace(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    region = inputs.get("region") or DEFAULT_REGION
+    workspace = f"g-{_hex('grafana', name, length=10)}"
+    return {
+        "id": workspace,
+        "arn": _arn("grafana", region, f"/workspaces/{workspace}"),
+        "endpoint": f"{workspace}.grafana-workspace.{region}.amazonaws.com",
+    }
+
+
+def _grafana_service_account(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    account = _hex("grafana-sa", name, length=12)
+    return {"id": f"{inputs.get('workspaceId')},{account}", "serviceAccountId": account}
+
+
+def _grafana_token(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # A stand-in with the shape of a Grafana service account token (``glsa_...``).
+    token = _hex("grafana-token", name, length=8)
+    return {
+        "id": f"{inputs.get('workspaceId')},{token}",
+        "serviceAccountTokenId": token,
+        "key": f"glsa_mock{_hex('grafana-key', name, length=32)}",
+    }
+
+
 def _sns_topic(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     region = inputs.get("region") or DEFAULT_REGION
     topic = inputs.get("name") or f"{name}-{_hex('sns', name, length=7)}"
@@ -310,6 +335,9 @@ OUTPUTS = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
     "aws:sns/topic:Topic": _sns_topic,
+    "aws:grafana/workspace:Workspace": _grafana_workspace,
+    "aws:grafana/workspaceServiceAccount:WorkspaceServiceAccount": _grafana_service_account,
+    "aws:grafana/workspaceServiceAccountToken:WorkspaceServiceAccountToken": _grafana_token,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 from typing import Any
 
 from llmfleet.mock_outputs.ids import stable_hex
@@ -54,6 +55,24 @@ def _service_account(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         "email": email,
         "member": f"serviceAccount:{email}",
         "uniqueId": _hex("sa", name, length=21),
+    }
+
+
+def _service_account_key(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    # A credentials file as the provider returns it (base64 JSON), with a stand-in PEM body.
+    account = str(inputs.get("serviceAccountId") or name)
+    key_id = _hex("sa-key", name, length=40)
+    credentials = {
+        "type": "service_account",
+        "private_key_id": key_id,
+        "private_key": "-----BEGIN PRIVATE KEY-----\nbW9jaw==\n-----END PRIVATE KEY-----\n",
+        "client_email": account.rsplit("/", 1)[-1],
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    return {
+        "id": f"{account}/keys/{key_id}",
+        "name": f"{account}/keys/{key_id}",
+        "privateKey": base64.b64encode(json.dumps(credentials).encode()).decode(),
     }
 
 
@@ -174,6 +193,7 @@ OUTPUTS: dict[str, Any] = {
     "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": _dns_authorization,
     "gcp:compute/globalAddress:GlobalAddress": _global_address,
     "gcp:serviceaccount/account:Account": _service_account,
+    "gcp:serviceaccount/key:Key": _service_account_key,
     "gcp:kms/keyRing:KeyRing": _kms_key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
     "gcp:container/cluster:Cluster": _gke_cluster,

@@ -317,14 +317,15 @@ class TestExampleStacks:
             assert below
             assert {r["region"] for r in below} == {region_stack["region"]}
 
-    def test_only_storage_replication_and_the_global_endpoint_cross_regions(
+    def test_only_storage_replication_the_global_endpoint_and_grafana_cross_regions(
         self, example_plans, stack
     ):
         _, body, _ = example_plans[stack]
         by_urn = {r["urn"]: r for r in body["resources"]}
         # Replication copies between regions; the global name points at every region, and the
-        # zone holds the validation records of every region's certificate.
-        crossing = (":ModelStorage", ":GlobalEndpoint", ":DnsZone")
+        # zone holds the validation records of every region's certificate; the fleet's Grafana
+        # reads every region's metrics (one place to look).
+        crossing = (":ModelStorage", ":GlobalEndpoint", ":DnsZone", ":ManagedGrafana")
         storage = [r["urn"] for r in body["resources"] if r["type"].endswith(crossing)]
         for resource in body["resources"]:
             if any(_under(resource, urn, by_urn) for urn in storage):

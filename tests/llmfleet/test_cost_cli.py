@@ -55,7 +55,8 @@ def test_dev_total_from_the_catalog_prices(estimates):
     fixed = (
         0.10 * HOURS  # EKS control plane
         + 0.045 * HOURS  # one NAT gateway
-        + 4 * 1.00  # four KMS keys: models, cluster, flow logs, metrics (AMP and alert topic)
+        # five KMS keys: models, cluster, flow logs, metrics (AMP and alert topic), Grafana
+        + 5 * 1.00
         + 2 * (10 * 0.50 + 30 * 0.03)  # two log groups: 10 GB ingested, 90 days kept
         + 14.96 * 0.023  # llama-3-8b v1: 8.03B params in bf16 = 14.96 GiB in S3
     )
@@ -73,6 +74,7 @@ def test_dev_total_from_the_catalog_prices(estimates):
         "NAT": "data processing per GB",
         "AMP workspace": "samples ingested, stored and queried",
         "AMP managed collector": "samples collected",
+        "Amazon Managed Grafana workspace": "active editor and viewer users a month",
     }
 
 

@@ -8,6 +8,7 @@ from llmfleet.components.aws.api_key import AwsApiKey
 from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
 from llmfleet.components.aws.dns import Route53Endpoint, Route53Zone
 from llmfleet.components.aws.gateway import AwsEdge
+from llmfleet.components.aws.grafana import AmazonManagedGrafana
 from llmfleet.components.aws.monitoring import AwsAlerting, AwsDnsHealthAlarms, AwsManagedMetrics
 from llmfleet.components.aws.network import (
     AwsNetwork,
@@ -18,6 +19,7 @@ from llmfleet.components.aws.network import (
 from llmfleet.components.aws.storage import AwsModelStorage, AwsModelStorageArgs
 from llmfleet.components.contracts import (
     ApiKey,
+    DashboardSource,
     DnsZone,
     Edge,
     ManagedMetrics,
@@ -26,6 +28,7 @@ from llmfleet.components.contracts import (
     ServingCluster,
     ServingNetwork,
 )
+from llmfleet.components.grafana_dashboards import AMAZON_PROMETHEUS, DataSource, uid
 from llmfleet.components.observability import Endpoint
 from llmfleet.components.spec import FleetSpec, RegionSpec
 
@@ -140,6 +143,28 @@ class AwsCloud:
             found += alerting.alerts
         return Monitoring(alerts=found, channel=channel_description(fleet))
 
+    def dashboard_sources(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: dict[str, ManagedMetrics],
+        opts: pulumi.ResourceOptions,
+    ) -> list[DashboardSource]:
+        # Each region's AMP workspace, queried with SigV4 as the Grafana workspace's role.
+        return [amp_source(fleet, _amp(name, managed)) for managed in metrics.values()]
+
+    def dashboards(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        sources: list[DashboardSource],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.ComponentResource:
+        # One workspace per fleet, in its first AWS serving region (the spec orders regions).
+        served = {r.region for s in fleet.serving for r in fleet.serving_regions(s)}
+        home = next(r for r in fleet.regions_of("aws") if r.region in served)
+        return AmazonManagedGrafana(name, fleet, home, sources, opts)
+
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
         return Route53Zone(name, fleet, opts)
 
@@ -159,6 +184,36 @@ class AwsCloud:
         self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions
     ) -> Edge:
         return AwsEdge(name, fleet, zone, opts)
+
+
+def _amp(name: str, managed: ManagedMetrics) -> AwsManagedMetrics:
+    if not isinstance(managed.collector, AwsManagedMetrics):
+        raise TypeError(f"{name}: AWS dashboards read an AMP workspace")
+    return managed.collector
+
+
+def amp_source(fleet: FleetSpec, metrics: AwsManagedMetrics) -> DashboardSource:
+    """A region's AMP workspace as a Grafana data source: SigV4-signed queries as the Grafana
+    workspace's IAM role (``ec2_iam_role``, "Workspace IAM Role" in AMG), POST for long
+    queries."""
+    region = metrics.region
+    return DashboardSource(
+        source=DataSource(
+            name=f"{fleet.name} aws {region.region}",
+            type=AMAZON_PROMETHEUS,
+            uid=uid(fleet.name, "amp", region.region),
+            cloud="aws",
+            clusters={region.region: cluster_name(fleet, region)},
+        ),
+        url=metrics.workspace.prometheus_endpoint,
+        json_data={
+            "httpMethod": "POST",
+            "sigV4Auth": True,
+            "sigV4AuthType": "ec2_iam_role",
+            "sigV4Region": region.region,
+        },
+        query_arn=metrics.workspace.arn,
+    )
 
 
 def channel_description(fleet: FleetSpec) -> str:

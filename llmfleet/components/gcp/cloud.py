@@ -7,6 +7,7 @@ import pulumi
 
 from llmfleet.components.contracts import (
     ApiKey,
+    DashboardSource,
     DnsZone,
     Edge,
     ManagedMetrics,
@@ -19,6 +20,7 @@ from llmfleet.components.gcp.api_key import GcpApiKey
 from llmfleet.components.gcp.cluster import GcpCluster, GcpClusterArgs
 from llmfleet.components.gcp.dns import CloudDnsZone
 from llmfleet.components.gcp.gateway import GcpEdge
+from llmfleet.components.gcp.grafana_reader import GcpGrafanaReader
 from llmfleet.components.gcp.metrics import GcpManagedMetrics
 from llmfleet.components.gcp.monitoring import GcpMonitoring
 from llmfleet.components.gcp.network import (
@@ -144,6 +146,27 @@ class GcpCloud:
         notify = fleet.observability.notify
         channel = f"{notify.kind} {notify.target}" if notify else "none (Cloud Monitoring only)"
         return Monitoring(alerts=monitoring.alerts, channel=channel)
+
+    def dashboard_sources(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        metrics: dict[str, ManagedMetrics],
+        opts: pulumi.ResourceOptions,
+    ) -> list[DashboardSource]:
+        # One project holds every GKE region's metrics: one data source reads them all.
+        regions = [r for r in fleet.regions_of("gcp") if r.region in metrics]
+        return [GcpGrafanaReader(name, fleet, regions, opts).source]
+
+    def dashboards(
+        self,
+        name: str,
+        fleet: FleetSpec,
+        sources: list[DashboardSource],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        # GCP hosts no Grafana: its Cloud Monitoring dashboards are part of monitoring.
+        return None
 
     def alarm_dns_health(
         self,

@@ -42,10 +42,9 @@ from llmfleet.components.observability import (
     Endpoint,
     Panel,
     alerts,
-    fleet_panels,
+    dashboards,
     gke_preemption_filter,
     gke_preemption_metric,
-    serving_panels,
     uptime_threshold,
 )
 from llmfleet.components.spec import FleetSpec, NotifySpec, RegionSpec
@@ -316,24 +315,14 @@ class GcpMonitoring(GcpComponent):
     def _dashboards(self, regions: list[RegionSpec], endpoints: Sequence[Endpoint]) -> None:
         """A fleet view and one dashboard per serving entry with GKE regions, PromQL over the
         project's managed Prometheus."""
-        fleet = self._fleet
-        clusters = {r.region: cluster_name(fleet, r) for r in regions}
+        clusters = {r.region: cluster_name(self._fleet, r) for r in regions}
         uptime = [_uptime_widget()] if endpoints else []
         self.dashboards = {
-            "fleet": self._dashboard(
-                "fleet",
-                f"{fleet.name} fleet",
-                fleet_panels(fleet, "gcp", clusters.values()),
-                extra=uptime,
+            key: self._dashboard(
+                key, board.title, board.panels, extra=uptime if key == "fleet" else ()
             )
+            for key, board in dashboards(self._fleet, {"gcp": clusters}).items()
         }
-        for serving in fleet.serving:
-            if not any(r.region in clusters for r in fleet.serving_regions(serving)):
-                continue
-            panels = serving_panels(fleet, serving, clusters)
-            self.dashboards[serving.name] = self._dashboard(
-                serving.name, f"{fleet.name} {serving.name}", panels
-            )
 
     def _dashboard(
         self, key: str, title: str, panels: list[Panel], extra: Sequence[dict] = ()
