@@ -30,7 +30,9 @@ from typing import Any, Literal
 import yaml
 
 from llmfleet.components import catalog
+from llmfleet.components.k8s import scheduling
 from llmfleet.components.k8s.gateway import health_path, route_prefix
+from llmfleet.components.k8s.kube_state_metrics import exported_label
 from llmfleet.components.spec import FleetSpec, RegionSpec, ServingSpec
 
 Severity = Literal["page", "ticket"]
@@ -66,7 +68,7 @@ SPOT_INTERRUPTION_WINDOW = "1h"
 
 SIGNALS: dict[str, tuple[str, ...]] = {
     "xid-errors": ("aws",),
-    "nodes-by-capacity-type": ("aws",),
+    "nodes-by-capacity-type": ("aws", "gcp"),
     "spot-interruptions": ("aws", "gcp"),
 }
 """The clouds whose managed collection exports each GPU-fault and capacity signal.
@@ -77,8 +79,9 @@ SIGNALS: dict[str, tuple[str, ...]] = {
   fields without it (XID errors reach only the nodes' kernel log), so GKE regions get no XID
   alert or chart rather than one that could never fire.
 - Nodes by capacity type: Karpenter labels its node metrics with the node's ``capacity_type``
-  (tests/metrics/karpenter.yaml). GKE's managed kube-state-metrics has no node package; a GKE
-  pool's capacity type is fixed (the stack file's ``spot``), its node count not collected.
+  (tests/metrics/karpenter.yaml); on GKE, whose managed kube-state-metrics has no node package,
+  kube-state-metrics' node collector exports ``kube_node_labels`` with GKE's spot label and the
+  llmfleet pool (llmfleet/components/gcp/metrics.py).
 - Spot interruptions: Karpenter counts its interruption queue's messages by type; on GKE,
   preemptions are Compute Engine audit events counted by a log-based metric
   (``gke_preemption_metric``).
@@ -479,16 +482,8 @@ def fleet_panels(fleet: FleetSpec, cloud: str, clusters: Iterable[str]) -> list[
     if cloud in SIGNALS["xid-errors"]:
         panels.append(Panel("GPU XID errors", (f"max by (cluster) (DCGM_FI_DEV_XID_ERRORS{s})",)))
     if cloud in SIGNALS["nodes-by-capacity-type"]:
-        # Each Karpenter replica may export a node's series: count nodes by name first.
-        nodes = "{" + f'cluster=~"{names}",managed="true",resource_type="cpu"' + "}"
         panels.append(
-            Panel(
-                "nodes by capacity type (Karpenter)",
-                (
-                    "count by (cluster, capacity_type) (count by (cluster, capacity_type, "
-                    f"node_name) (karpenter_nodes_allocatable{nodes}))",
-                ),
-            )
+            Panel("accelerator nodes by capacity type", (_nodes_by_capacity(cloud, names),))
         )
     window = SPOT_INTERRUPTION_WINDOW
     if cloud == "aws":
@@ -537,6 +532,29 @@ def dashboards(fleet: FleetSpec, clusters: Mapping[str, Mapping[str, str]]) -> d
             panels = tuple(serving_panels(fleet, serving, cluster_of))
             found[serving.name] = Dashboard(f"{fleet.name} {serving.name}", ((None, panels),))
     return found
+
+
+GKE_SPOT_LABEL = exported_label(scheduling.GKE_SPOT)
+POOL_LABEL = exported_label(scheduling.POOL_LABEL)
+
+
+def _nodes_by_capacity(cloud: str, clusters: str) -> str:
+    """Accelerator nodes per cluster and ``capacity_type`` (``spot``, ``on-demand``,
+    ``reserved``). Both clouds' exporters run two replicas, each exporting every node: nodes are
+    counted by name first."""
+    if cloud == "aws":
+        # Karpenter manages exactly the accelerator pools.
+        nodes = "{" + f'cluster=~"{clusters}",managed="true",resource_type="cpu"' + "}"
+        return (
+            "count by (cluster, capacity_type) (count by (cluster, capacity_type, node_name) "
+            f"(karpenter_nodes_allocatable{nodes}))"
+        )
+    nodes = "{" + f'cluster=~"{clusters}",{POOL_LABEL}!="system"' + "}"
+    per_node = f"count by (cluster, node, {GKE_SPOT_LABEL}) (kube_node_labels{nodes})"
+    # GKE labels spot VMs only: a node without the label is on-demand.
+    on_demand = f'label_replace({per_node}, "capacity_type", "on-demand", "{GKE_SPOT_LABEL}", "")'
+    typed = f'label_replace({on_demand}, "capacity_type", "spot", "{GKE_SPOT_LABEL}", "true")'
+    return f"count by (cluster, capacity_type) ({typed})"
 
 
 def rule_groups(group: str, found: list[Alert]) -> str:

@@ -227,10 +227,15 @@ def test_capacity_panels_follow_what_each_cloud_exports(stacks):
     fleet, _ = stacks["hybrid"]
     aws = {p.title: p.queries for p in fleet_panels(fleet, "aws", ["c-aws"])}
     gcp = {p.title: p.queries for p in fleet_panels(fleet, "gcp", ["c-gcp"])}
-    (nodes,) = aws["nodes by capacity type (Karpenter)"]
-    assert nodes.startswith("count by (cluster, capacity_type) (count by (cluster, capacity_type")
-    assert 'karpenter_nodes_allocatable{cluster=~"c-aws",managed="true"' in nodes
-    assert "nodes by capacity type (Karpenter)" not in gcp
+    (eks_nodes,) = aws["accelerator nodes by capacity type"]
+    (gke_nodes,) = gcp["accelerator nodes by capacity type"]
+    # One output on both clouds: nodes (counted once each) per cluster and capacity_type.
+    assert eks_nodes.startswith("count by (cluster, capacity_type) (count by (cluster, capacity")
+    assert 'karpenter_nodes_allocatable{cluster=~"c-aws",managed="true"' in eks_nodes
+    assert gke_nodes.startswith("count by (cluster, capacity_type) (label_replace(label_replace(")
+    assert 'kube_node_labels{cluster=~"c-gcp",label_llmfleet_io_pool!="system"}' in gke_nodes
+    assert '"capacity_type", "on-demand", "label_cloud_google_com_gke_spot", "")' in gke_nodes
+    assert '"capacity_type", "spot", "label_cloud_google_com_gke_spot", "true")' in gke_nodes
     assert "GPU XID errors" in aws and "GPU XID errors" not in gcp
     (aws_spot,) = aws["spot interruptions per 1h"]
     (gcp_spot,) = gcp["spot interruptions per 1h"]

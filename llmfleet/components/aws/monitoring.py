@@ -31,15 +31,13 @@ from llmfleet.components.aws.karpenter import (
     KARPENTER_NAMESPACE,
     KARPENTER_SERVICE,
 )
-from llmfleet.components.k8s import scheduling
+from llmfleet.components.k8s import kube_state_metrics
 from llmfleet.components.k8s.autoscaling import (
     KEDA_NAMESPACE,
     KEDA_OPERATOR,
     POLLING_SECONDS,
     MetricsSource,
 )
-from llmfleet.components.k8s.helm import HelmChart, helm_release
-from llmfleet.components.k8s.namespace import restricted_namespace
 from llmfleet.components.k8s.nvidia import NVIDIA_NAMESPACE
 from llmfleet.components.observability import (
     Alert,
@@ -48,15 +46,6 @@ from llmfleet.components.observability import (
     uptime_threshold,
 )
 from llmfleet.components.spec import UPTIME_ALARM_REGION, FleetSpec, RegionSpec
-
-METRICS_NAMESPACE = "kube-state-metrics"
-"""Namespace of kube-state-metrics on EKS (not ``monitoring``, the namespace of the in-cluster
-Prometheus this replaces: Pulumi creates the new namespace before it deletes the old one)."""
-
-KUBE_STATE_METRICS = HelmChart(
-    "kube-state-metrics", "https://prometheus-community.github.io/helm-charts", "8.4.0"
-)
-"""kube-state-metrics v2.20.0: unschedulable pods and replica counts for alerts."""
 
 COLLECTOR_USER = "aps-collector-user"
 """The Kubernetes user AMP's managed collector acts as (its EKS access entry's username)."""
@@ -115,11 +104,13 @@ def scrape_configuration(cluster: str) -> str:
                 "job_name": "kube-state-metrics",
                 "honor_labels": True,
                 "kubernetes_sd_configs": [
-                    {"role": "endpoints", "namespaces": {"names": [METRICS_NAMESPACE]}}
+                    {"role": "endpoints", "namespaces": {"names": [kube_state_metrics.NAMESPACE]}}
                 ],
                 "relabel_configs": [
-                    keep("__meta_kubernetes_service_name", "kube-state-metrics"),
-                    keep("__meta_kubernetes_endpoint_port_name", "http"),
+                    keep(
+                        "__meta_kubernetes_service_name", kube_state_metrics.KUBE_STATE_METRICS.name
+                    ),
+                    keep("__meta_kubernetes_endpoint_port_name", kube_state_metrics.PORT),
                     *pods(namespace_label=False),
                 ],
             },
@@ -332,19 +323,9 @@ class AwsManagedMetrics(AwsComponent):
         return [role, binding]
 
     def _kube_state_metrics(self, k8s: pulumi.ResourceOptions) -> kubernetes.helm.v3.Release:
-        namespace = restricted_namespace(f"{self._name}-namespace", METRICS_NAMESPACE, k8s)
-        return helm_release(
-            f"{self._name}-kube-state-metrics",
-            KUBE_STATE_METRICS,
-            {
-                "nodeSelector": scheduling.pool_node_selector(scheduling.SYSTEM_POOL),
-                "replicas": 2,
-                "podDisruptionBudget": {"minAvailable": 1},
-                # Only what the fleet's alerts and dashboards read.
-                "collectors": ["pods", "deployments"],
-            },
-            namespace.metadata.name,
-            k8s,
+        # Only what the fleet's alerts and dashboards read.
+        return kube_state_metrics.install_kube_state_metrics(
+            self._name, ["pods", "deployments"], k8s
         )
 
 

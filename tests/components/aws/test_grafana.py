@@ -299,8 +299,9 @@ def test_a_mixed_fleets_dashboards_cover_its_gcp_regions(stacks):
     for cloud, kind in (("aws", AMAZON_PROMETHEUS), ("gcp", CLOUD_MONITORING)):
         assert {t["datasource"]["type"] for p in sections[cloud] for t in p["targets"]} == {kind}
     titles = {cloud: [p["title"] for p in found] for cloud, found in sections.items()}
-    assert "nodes by capacity type (Karpenter)" in titles["aws"]
-    assert "nodes by capacity type (Karpenter)" not in titles["gcp"]
+    assert "accelerator nodes by capacity type" in titles["aws"]
+    assert "accelerator nodes by capacity type" in titles["gcp"]
+    assert "GPU XID errors" in titles["aws"] and "GPU XID errors" not in titles["gcp"]
     assert "spot interruptions per 1h" in titles["gcp"]
 
 

@@ -105,7 +105,8 @@ def test_the_fleet_view_of_a_mixed_fleet_covers_its_gke_clusters_and_endpoints(s
     assert all('cluster=~"llm-hybrid-us-central1"' in q for q in queries)
     # Signals GKE's managed collectors do not export are not charted there.
     assert "GPU XID errors" not in found
-    assert "nodes by capacity type (Karpenter)" not in found
+    (nodes,) = found["accelerator nodes by capacity type"]
+    assert "kube_node_labels{" in nodes
     titles = [t["widget"]["title"] for t in layout["mosaicLayout"]["tiles"]]
     assert "endpoints: share of uptime checks passing" in titles
 
