@@ -129,9 +129,7 @@ class AwsCloud:
         # Each region's rules live in its own workspace, next to the data they read.
         found = []
         for managed in metrics.values():
-            collector = managed.collector
-            if not isinstance(collector, AwsManagedMetrics):
-                raise TypeError(f"{name}: AWS alerts need an AMP workspace")
+            collector = _amp(name, managed)
             region = collector.region
             alerting = AwsAlerting(
                 f"{name}-{region.key}",
@@ -187,8 +185,9 @@ class AwsCloud:
 
 
 def _amp(name: str, managed: ManagedMetrics) -> AwsManagedMetrics:
+    """The region's AMP workspace: AWS alerts and dashboards read nothing else."""
     if not isinstance(managed.collector, AwsManagedMetrics):
-        raise TypeError(f"{name}: AWS dashboards read an AMP workspace")
+        raise TypeError(f"{name}: AWS alerts and dashboards need an AMP workspace")
     return managed.collector
 
 
