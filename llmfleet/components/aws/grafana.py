@@ -238,7 +238,9 @@ class AmazonManagedGrafana(AwsComponent):
             service_account_id=account.service_account_id,
             workspace_id=self.workspace.id,
             region=self._region,
-            opts=self._child(),
+            # Token names are unique in the workspace, and a re-mint (``--replace``) keeps the
+            # name: the old token goes first.
+            opts=self._child(delete_before_replace=True),
         )
 
     def _data_source(self, source: DashboardSource) -> grafana.oss.DataSource:

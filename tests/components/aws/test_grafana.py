@@ -200,6 +200,8 @@ def test_the_token_is_an_admin_one_named_after_the_content_for_30_days(stacks, s
     assert token.inputs["secondsToLive"] == TOKEN_SECONDS == 30 * 24 * 3600
     assert token.inputs["serviceAccountId"] == account.outputs["serviceAccountId"]
     assert token.inputs["name"].startswith(f"{fleet.name}-pulumi-")
+    # A re-mint by --replace keeps the name, which the workspace holds once.
+    assert token.delete_before_replace
 
 
 def test_the_content_hash_changes_with_the_dashboards_and_only_then(stacks):
