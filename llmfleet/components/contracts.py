@@ -322,11 +322,14 @@ class Cloud(Protocol):
         name: str,
         fleet: FleetSpec,
         sources: list[DashboardSource],
+        endpoint: pulumi.ComponentResource | None,
         opts: pulumi.ResourceOptions,
     ) -> pulumi.ComponentResource | None:
         """The fleet's Grafana, when this cloud hosts it (``observability.grafana_host``): its
         data sources over ``sources`` (every serving cloud's), a fleet dashboard and one per
-        serving entry; None where this cloud hosts none."""
+        serving entry, and the health checks of ``endpoint`` (the fleet's global endpoint, if
+        routed) where its DNS service publishes them to a store this Grafana reads; None where
+        this cloud hosts none."""
         ...
 
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:

@@ -194,9 +194,9 @@ class Fleet(Component):
             )
             for cloud in serving_clouds
         }
-        self.grafana = self._grafana(serving_clouds, served)
         self.gateways = {}
         self.global_endpoint = self._route() if spec.routed_regions() else None
+        self.grafana = self._grafana(serving_clouds, served)
         dns_cloud = DNS_CLOUDS[spec.dns]
         if self.global_endpoint is not None and checks.get(dns_cloud):
             # The DNS cloud runs the uptime checks: page on the routing's own health checks.
@@ -232,7 +232,9 @@ class Fleet(Component):
                 self._child(),
             )
         ]
-        return CLOUDS[host].dashboards(f"{self._name}-grafana", spec, sources, self._child())
+        return CLOUDS[host].dashboards(
+            f"{self._name}-grafana", spec, sources, self.global_endpoint, self._child()
+        )
 
     def _build_storage(self) -> dict[str, ModelStore]:
         """Per cloud, its storage regions' buckets: the primary cloud's first, then every other

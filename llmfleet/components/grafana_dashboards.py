@@ -169,19 +169,55 @@ def panel(
             f"(data sources: {', '.join(s.name for s in sources) or 'none'})"
         )
     used = list(dict.fromkeys(source for _, source in routes))
+    return timeseries(
+        chart.title,
+        used[0].ref if len(used) == 1 else MIXED,
+        [target(q, s, _ref_id(i)) for i, (q, s) in enumerate(routes)],
+        {"unit": UNITS.get(chart.unit, f"suffix: {chart.unit}")},
+        panel_id,
+        {"x": x, "y": y, "w": PANEL_WIDTH, "h": PANEL_HEIGHT},
+    )
+
+
+def timeseries(
+    title: str,
+    datasource: Mapping[str, str],
+    targets: list[dict[str, Any]],
+    field_defaults: Mapping[str, Any],
+    panel_id: int,
+    grid: Mapping[str, int],
+) -> dict[str, Any]:
+    """A time series panel of ``targets`` (in ``datasource``'s query model) at ``grid``."""
     return {
         "id": panel_id,
         "type": "timeseries",
-        "title": chart.title,
-        "gridPos": {"x": x, "y": y, "w": PANEL_WIDTH, "h": PANEL_HEIGHT},
-        "datasource": used[0].ref if len(used) == 1 else MIXED,
-        "targets": [target(q, s, _ref_id(i)) for i, (q, s) in enumerate(routes)],
-        "fieldConfig": {"defaults": {"unit": UNITS.get(chart.unit, f"suffix: {chart.unit}")}},
+        "title": title,
+        "gridPos": dict(grid),
+        "datasource": dict(datasource),
+        "targets": targets,
+        "fieldConfig": {"defaults": dict(field_defaults)},
         "options": {
             "legend": {"showLegend": True, "displayMode": "list", "placement": "bottom"},
             "tooltip": {"mode": "multi", "sort": "desc"},
         },
     }
+
+
+def row(title: str, panel_id: int, y: int) -> dict[str, Any]:
+    """A row header across the grid at ``y``: the panels below it, up to the next row, are its."""
+    return {
+        "id": panel_id,
+        "type": "row",
+        "title": title,
+        "collapsed": False,
+        "gridPos": {"x": 0, "y": y, "w": 2 * PANEL_WIDTH, "h": 1},
+        "panels": [],
+    }
+
+
+def bottom(panels: Sequence[Mapping[str, Any]]) -> int:
+    """The first free grid line below ``panels``."""
+    return max((p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels), default=0)
 
 
 def panels(board: Dashboard, sources: Sequence[DataSource]) -> list[dict[str, Any]]:
@@ -192,20 +228,11 @@ def panels(board: Dashboard, sources: Sequence[DataSource]) -> list[dict[str, An
     for cloud, charts in board.sections:
         reachable = [s for s in sources if cloud is None or s.cloud == cloud]
         if len(board.sections) > 1:
-            found.append(
-                {
-                    "id": len(found) + 1,
-                    "type": "row",
-                    "title": cloud or "all clouds",
-                    "collapsed": False,
-                    "gridPos": {"x": 0, "y": y, "w": 2 * PANEL_WIDTH, "h": 1},
-                    "panels": [],
-                }
-            )
+            found.append(row(cloud or "all clouds", len(found) + 1, y))
             y += 1
         for i, chart in enumerate(charts):
-            x, row = (i % 2) * PANEL_WIDTH, y + (i // 2) * PANEL_HEIGHT
-            found.append(panel(chart, reachable, len(found) + 1, x, row))
+            x, line = (i % 2) * PANEL_WIDTH, y + (i // 2) * PANEL_HEIGHT
+            found.append(panel(chart, reachable, len(found) + 1, x, line))
         y += -(-len(charts) // 2) * PANEL_HEIGHT
     return found
 

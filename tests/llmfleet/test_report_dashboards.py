@@ -22,7 +22,7 @@ def test_a_mixed_fleet_looks_at_grafana_over_both_clouds(plans):
     assert dashboards_summary(plans["hybrid"]) == (
         "dashboards: Amazon Managed Grafana llm-hybrid in us-east-1 (sign-in through IAM "
         "Identity Center), 2 dashboards over llm-hybrid aws us-east-1, "
-        "llm-hybrid gcp llm-hybrid-serving"
+        "llm-hybrid gcp llm-hybrid-serving, llm-hybrid route53 health"
     )
 
 

@@ -156,12 +156,18 @@ class AwsCloud:
         name: str,
         fleet: FleetSpec,
         sources: list[DashboardSource],
+        endpoint: pulumi.ComponentResource | None,
         opts: pulumi.ResourceOptions,
     ) -> pulumi.ComponentResource:
         # One workspace per fleet, in its first AWS serving region (the spec orders regions).
         served = {r.region for s in fleet.serving for r in fleet.serving_regions(s)}
         home = next(r for r in fleet.regions_of("aws") if r.region in served)
-        return AmazonManagedGrafana(name, fleet, home, sources, opts)
+        # Route 53 publishes its checks to CloudWatch, which the workspace's role may read; a
+        # Cloud DNS endpoint's checks are on Cloud Monitoring's own dashboards.
+        checks = endpoint.health_checks if isinstance(endpoint, Route53Endpoint) else {}
+        return AmazonManagedGrafana(
+            name, fleet, home, sources, {r: c.id for r, c in checks.items()}, opts
+        )
 
     def dns_zone(self, name: str, fleet: FleetSpec, opts: pulumi.ResourceOptions) -> DnsZone:
         return Route53Zone(name, fleet, opts)

@@ -12,6 +12,13 @@ query the fleet's AMP workspaces and nothing else (customer-managed permissions)
 are read through the data source the GCP side describes (llmfleet/components/gcp/
 grafana_reader.py), so a fleet spanning both clouds has every region on the same dashboards.
 
+With a Route 53 global endpoint, the fleet view ends with the endpoint's regional health: the
+share of Route 53's health checkers that find each region's entry healthy, which Route 53
+publishes to CloudWatch in us-east-1 (``HealthCheckPercentageHealthy``). Grafana reads it through
+a CloudWatch data source as the same role, which may then also read CloudWatch metrics: reading
+metrics has no resource-level permission in IAM, so that grant is for every metric of the
+account (and only with a routed fleet).
+
 Data sources and dashboards are code, written through the Grafana API by the Grafana provider
 with a token of a workspace service account. Such a token lives at most 30 days, and renewing it
 on a schedule would need a time-dependent input, which would make every plan differ. Instead its
@@ -37,9 +44,18 @@ import pulumiverse_grafana as grafana
 from llmfleet.components.aws import iam
 from llmfleet.components.aws.cluster import KEY_DELETION_WINDOW_DAYS
 from llmfleet.components.aws.component import AwsComponent
-from llmfleet.components.aws.monitoring import QUERY_ACTIONS
+from llmfleet.components.aws.monitoring import QUERY_ACTIONS, UPTIME_REGION
 from llmfleet.components.contracts import DashboardSource
-from llmfleet.components.grafana_dashboards import DataSource, dashboard, uid
+from llmfleet.components.grafana_dashboards import (
+    PANEL_HEIGHT,
+    PANEL_WIDTH,
+    DataSource,
+    bottom,
+    dashboard,
+    row,
+    timeseries,
+    uid,
+)
 from llmfleet.components.observability import dashboards
 from llmfleet.components.spec import FleetSpec, RegionSpec
 
@@ -66,6 +82,16 @@ organization admin."""
 TOKEN_SECONDS = 30 * 24 * 3600
 """The longest lifetime AMG gives a service account token (30 days)."""
 
+CLOUDWATCH = "cloudwatch"
+"""Grafana's Amazon CloudWatch data source."""
+
+HEALTH_ACTIONS = ("cloudwatch:GetMetricData",)
+"""What the workspace role may do with CloudWatch to chart the health checks: read metric data
+(IAM allows no narrower resource than ``*`` for it)."""
+
+HEALTH_METRIC = "HealthCheckPercentageHealthy"
+"""Route 53's share (0-100) of its health checkers that find the endpoint healthy."""
+
 FOLDER = "llmfleet"
 """The folder (title suffix and uid part) holding the fleet's dashboards."""
 
@@ -77,11 +103,78 @@ def trust_policy(account_id: str) -> str:
     )
 
 
-def query_policy(workspace_arns: Sequence[str]) -> str:
-    """The workspace role reads the fleet's AMP workspaces, nothing else."""
-    return iam.policy_document(
+def query_policy(workspace_arns: Sequence[str], health: bool = False) -> str:
+    """The workspace role reads the fleet's AMP workspaces, nothing else; with ``health``, also
+    CloudWatch metric data (the Route 53 health checks)."""
+    statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Action": list(QUERY_ACTIONS), "Resource": sorted(workspace_arns)}
+    ]
+    if health:
+        statements.append({"Effect": "Allow", "Action": list(HEALTH_ACTIONS), "Resource": "*"})
+    return iam.policy_document(*statements)
+
+
+def health_source(fleet: FleetSpec) -> DashboardSource:
+    """CloudWatch in us-east-1, where Route 53 publishes its health checks' metrics, read as the
+    workspace's role (``ec2_iam_role``, "Workspace IAM Role" in AMG)."""
+    return DashboardSource(
+        source=DataSource(
+            name=f"{fleet.name} route53 health",
+            type=CLOUDWATCH,
+            uid=uid(fleet.name, "health"),
+            cloud="aws",
+            clusters={},
+        ),
+        url=None,
+        json_data={"authType": "ec2_iam_role", "defaultRegion": UPTIME_REGION},
     )
+
+
+def health_panel(
+    fleet: FleetSpec, source: DataSource, check_ids: Mapping[str, str], panel_id: int, y: int
+) -> dict[str, Any]:
+    """Each routed region's health check (``check_ids`` by region): the share of Route 53's
+    checkers finding ``<region>.<domain>`` healthy, one line per region, across the grid."""
+    targets = [
+        {
+            "refId": f"R{i}",
+            "datasource": source.ref,
+            "queryMode": "Metrics",
+            "metricQueryType": 0,
+            "metricEditorMode": 0,
+            "region": UPTIME_REGION,
+            "namespace": "AWS/Route53",
+            "metricName": HEALTH_METRIC,
+            "dimensions": {"HealthCheckId": [check_id]},
+            "matchExact": True,
+            "statistic": "Average",
+            "period": "60",
+            "label": f"{region}.{fleet.routing.domain}",
+        }
+        for i, (region, check_id) in enumerate(sorted(check_ids.items()))
+    ]
+    return timeseries(
+        "regional health: Route 53 health checkers finding the entry healthy",
+        source.ref,
+        targets,
+        {"unit": "percent", "min": 0, "max": 100},
+        panel_id,
+        {"x": 0, "y": y, "w": 2 * PANEL_WIDTH, "h": PANEL_HEIGHT},
+    )
+
+
+def with_health(
+    fleet: FleetSpec, board: dict[str, Any], source: DataSource, check_ids: Mapping[str, str]
+) -> dict[str, Any]:
+    """The fleet view with the regional health chart at its end (under a row of its own when
+    the view is in rows)."""
+    panels = list(board["panels"])
+    y = bottom(panels)
+    if any(p["type"] == "row" for p in panels):
+        panels.append(row("endpoints", len(panels) + 1, y))
+        y += 1
+    panels.append(health_panel(fleet, source, check_ids, len(panels) + 1, y))
+    return {**board, "panels": panels}
 
 
 def content_hash(sources: Sequence[DataSource], boards: Mapping[str, Any]) -> str:
@@ -129,16 +222,23 @@ class AmazonManagedGrafana(AwsComponent):
         fleet: FleetSpec,
         region: RegionSpec,
         sources: Sequence[DashboardSource],
+        health_checks: Mapping[str, pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``health_checks``: the global endpoint's Route 53 health check ids by region (none
+        without a Route 53 endpoint)."""
         super().__init__("llmfleet:aws:ManagedGrafana", name, fleet.labels(), opts)
         self._name = name
         self._fleet = fleet
         self._region = region.region
-        views = [s.source for s in sources]
-        boards = render_dashboards(fleet, views)
+        health = health_source(fleet) if health_checks else None
+        written = [*sources, *([health] if health else [])]
+        rendered = render_dashboards(fleet, [s.source for s in sources])
+        boards = self._with_health(rendered, health, health_checks)
         account_id, partition = iam.caller_account(self)
-        self.role = self._role(account_id, [s.query_arn for s in sources if s.query_arn])
+        self.role = self._role(
+            account_id, [s.query_arn for s in sources if s.query_arn], health is not None
+        )
         self.workspace = aws.grafana.Workspace(
             f"{name}-workspace",
             name=fleet.name,
@@ -153,7 +253,8 @@ class AmazonManagedGrafana(AwsComponent):
             tags=self._tags(f"{name}-workspace"),
             opts=self._child(protect=fleet.protect),
         )
-        self.token = self._token(content_hash(views, boards))
+        views = [s.source for s in written]
+        self.token = self._token(boards.apply(lambda b: content_hash(views, b)))
         url = self.workspace.endpoint.apply(lambda host: f"https://{host}")
         # The provider schema marks the key secret too; stating it keeps it so everywhere.
         self.auth = pulumi.Output.secret(self.token.key)
@@ -163,7 +264,7 @@ class AmazonManagedGrafana(AwsComponent):
             auth=self.auth,
             opts=self._child(),
         )
-        self.data_sources = {s.source.name: self._data_source(s) for s in sources}
+        self.data_sources = {s.source.name: self._data_source(s) for s in written}
         folder = grafana.oss.Folder(
             f"{name}-folder",
             title=f"{fleet.name} ({FOLDER})",
@@ -173,17 +274,34 @@ class AmazonManagedGrafana(AwsComponent):
         self.dashboards = {
             key: grafana.oss.Dashboard(
                 f"{name}-dashboard-{key}",
-                config_json=json.dumps(board, sort_keys=True),
+                config_json=boards.apply(lambda b, key=key: json.dumps(b[key], sort_keys=True)),
                 folder=folder.uid,
                 overwrite=True,
                 opts=self._child(
                     provider=self.provider, depends_on=list(self.data_sources.values())
                 ),
             )
-            for key, board in boards.items()
+            for key in rendered
         }
         self.register_outputs(
             {"url": url, "workspace_id": self.workspace.id, "token": self.token.name}
+        )
+
+    def _with_health(
+        self,
+        rendered: dict[str, dict],
+        health: DashboardSource | None,
+        check_ids: Mapping[str, pulumi.Input[str]],
+    ) -> pulumi.Output[dict[str, dict]]:
+        """The dashboards as written: ``rendered``, the fleet view ending with the regional
+        health chart when there are health checks to show."""
+        if health is None:
+            return pulumi.Output.from_input(rendered)
+        return pulumi.Output.all(**check_ids).apply(
+            lambda ids: {
+                **rendered,
+                "fleet": with_health(self._fleet, rendered["fleet"], health.source, ids),
+            }
         )
 
     def _key(self, account_id: pulumi.Output[str], partition: pulumi.Output[str]) -> aws.kms.Key:
@@ -203,7 +321,10 @@ class AmazonManagedGrafana(AwsComponent):
         )
 
     def _role(
-        self, account_id: pulumi.Output[str], workspace_arns: list[pulumi.Input[str]]
+        self,
+        account_id: pulumi.Output[str],
+        workspace_arns: list[pulumi.Input[str]],
+        health: bool,
     ) -> aws.iam.Role:
         name = f"{self._name}-role"
         role = aws.iam.Role(
@@ -216,12 +337,14 @@ class AmazonManagedGrafana(AwsComponent):
         aws.iam.RolePolicy(
             name,
             role=role.id,
-            policy=pulumi.Output.all(*workspace_arns).apply(query_policy),
+            policy=pulumi.Output.all(*workspace_arns).apply(
+                lambda arns: query_policy(arns, health)
+            ),
             opts=self._child(),
         )
         return role
 
-    def _token(self, digest: str) -> aws.grafana.WorkspaceServiceAccountToken:
+    def _token(self, digest: pulumi.Input[str]) -> aws.grafana.WorkspaceServiceAccountToken:
         """The provider's token, named after ``digest`` so new content mints a new one."""
         account = aws.grafana.WorkspaceServiceAccount(
             f"{self._name}-pulumi",
@@ -233,7 +356,7 @@ class AmazonManagedGrafana(AwsComponent):
         )
         return aws.grafana.WorkspaceServiceAccountToken(
             f"{self._name}-token",
-            name=f"{self._fleet.name}-pulumi-{digest}",
+            name=pulumi.Output.concat(f"{self._fleet.name}-pulumi-", digest),
             seconds_to_live=TOKEN_SECONDS,
             service_account_id=account.service_account_id,
             workspace_id=self.workspace.id,

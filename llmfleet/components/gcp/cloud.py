@@ -163,6 +163,7 @@ class GcpCloud:
         name: str,
         fleet: FleetSpec,
         sources: list[DashboardSource],
+        endpoint: pulumi.ComponentResource | None,
         opts: pulumi.ResourceOptions,
     ) -> None:
         # GCP hosts no Grafana: its Cloud Monitoring dashboards are part of monitoring.

@@ -10,10 +10,13 @@ import pulumi
 import pytest
 
 from llmfleet.components.aws.grafana import (
+    CLOUDWATCH,
     GRAFANA_VERSION,
     TOKEN_SECONDS,
     content_hash,
+    health_source,
     render_dashboards,
+    with_health,
 )
 from llmfleet.components.aws.monitoring import QUERY_ACTIONS
 from llmfleet.components.fleet import Fleet
@@ -46,6 +49,7 @@ READER = "llmfleet:gcp:GrafanaReader"
 GCP_ACCOUNT = "gcp:serviceaccount/account:Account"
 GCP_KEY = "gcp:serviceaccount/key:Key"
 PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +82,8 @@ def charts(board: dict) -> list[dict]:
 
 
 def targets(board: dict) -> list[dict]:
-    return [t for p in charts(board) for t in p["targets"]]
+    """The PromQL targets (managed Prometheus), not the health checks read from CloudWatch."""
+    return [t for p in charts(board) for t in p["targets"] if t["datasource"]["type"] != CLOUDWATCH]
 
 
 def expr(target: dict) -> str:
@@ -124,12 +129,14 @@ def test_the_workspace_role_trusts_only_grafana_for_this_account(stacks):
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod-aws", "hybrid"])
+@pytest.mark.parametrize("stack", ["dev", "prod-aws"])
 def test_the_workspace_role_queries_only_the_fleets_amp_workspaces(stacks, stack):
     _, rec = stacks[stack]
     grafana = grafana_of(rec)
     (policy,) = [p for p in rec.of_type(ROLE_POLICY) if p.parent == grafana.urn]
-    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    statement, *others = json.loads(policy.inputs["policy"])["Statement"]
+    # Only a routed fleet's role reads CloudWatch too (its health checks' metrics).
+    assert others == []
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == list(QUERY_ACTIONS)
     assert statement["Resource"] == sorted(w.outputs["arn"] for w in rec.of_type(AMP))
@@ -296,8 +303,8 @@ def test_a_mixed_fleets_dashboards_cover_its_gcp_regions(stacks):
     # The fleet view: a row per cloud, each cloud's charts (its own signals) on its data sources.
     fleet = boards(rec)["llm-hybrid fleet"]["panels"]
     rows = [i for i, p in enumerate(fleet) if p["type"] == "row"]
-    assert [fleet[i]["title"] for i in rows] == ["aws", "gcp"]
-    sections = {"aws": fleet[rows[0] + 1 : rows[1]], "gcp": fleet[rows[1] + 1 :]}
+    assert [fleet[i]["title"] for i in rows] == ["aws", "gcp", "endpoints"]
+    sections = {"aws": fleet[rows[0] + 1 : rows[1]], "gcp": fleet[rows[1] + 1 : rows[2]]}
     for cloud, kind in (("aws", AMAZON_PROMETHEUS), ("gcp", CLOUD_MONITORING)):
         assert {t["datasource"]["type"] for p in sections[cloud] for t in p["targets"]} == {kind}
     titles = {cloud: [p["title"] for p in found] for cloud, found in sections.items()}
@@ -316,3 +323,66 @@ def test_legends_carry_region_and_cloud(stacks):
         "llm-prod-us-east-1 (aws)",
         "llm-prod-us-west-2 (aws)",
     ]
+
+
+def test_a_routed_fleets_view_ends_with_each_regions_route53_health(stacks):
+    _, rec = stacks["hybrid"]
+    check_ids = {
+        region: next(c.outputs["id"] for c in rec.of_type(HEALTH_CHECK) if f"-{region}-" in c.name)
+        for region in ("us-east-1", "us-central1")
+    }
+    *_, header, health = boards(rec)["llm-hybrid fleet"]["panels"]
+    assert (header["type"], header["title"]) == ("row", "endpoints")
+    assert health["gridPos"] == {"x": 0, "y": header["gridPos"]["y"] + 1, "w": 24, "h": 8}
+    assert health["fieldConfig"]["defaults"] == {"unit": "percent", "min": 0, "max": 100}
+    (source,) = [s for s in rec.of_type(DATA_SOURCE) if s.inputs["type"] == CLOUDWATCH]
+    assert health["datasource"] == {"type": CLOUDWATCH, "uid": source.inputs["uid"]}
+    assert json.loads(source.inputs["jsonDataEncoded"]) == {
+        "authType": "ec2_iam_role",
+        "defaultRegion": "us-east-1",
+    }
+    lines = {t["label"]: t for t in health["targets"]}
+    assert set(lines) == {"us-east-1.llm.example.com", "us-central1.llm.example.com"}
+    for region, check_id in check_ids.items():
+        line = lines[f"{region}.llm.example.com"]
+        assert line["dimensions"] == {"HealthCheckId": [check_id]}
+        assert line["datasource"] == health["datasource"]
+        assert (line["namespace"], line["metricName"]) == (
+            "AWS/Route53",
+            "HealthCheckPercentageHealthy",
+        )
+        # Route 53 publishes health-check metrics in us-east-1 only.
+        assert (line["region"], line["statistic"], line["matchExact"]) == (
+            "us-east-1",
+            "Average",
+            True,
+        )
+
+
+def test_only_a_routed_fleets_role_reads_cloudwatch_metric_data(stacks):
+    _, rec = stacks["hybrid"]
+    grafana = grafana_of(rec)
+    (policy,) = [p for p in rec.of_type(ROLE_POLICY) if p.parent == grafana.urn]
+    amp, cloudwatch = json.loads(policy.inputs["policy"])["Statement"]
+    assert amp["Action"] == list(QUERY_ACTIONS)
+    assert amp["Resource"] == sorted(w.outputs["arn"] for w in rec.of_type(AMP))
+    assert cloudwatch == {
+        "Effect": "Allow",
+        "Action": ["cloudwatch:GetMetricData"],
+        "Resource": "*",
+    }
+    for stack in ("dev", "prod-aws"):
+        sources = stacks[stack][1].of_type(DATA_SOURCE)
+        assert [s for s in sources if s.inputs["type"] == CLOUDWATCH] == []
+
+
+def test_other_health_checks_change_the_token_name(stacks):
+    fleet, _ = stacks["hybrid"]
+    health = health_source(fleet).source
+    board = {"panels": [{"type": "timeseries", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}]}
+
+    def digest(check_id: str) -> str:
+        shown = with_health(fleet, board, health, {"us-east-1": check_id})
+        return content_hash([health], {"fleet": shown})
+
+    assert digest("hc-1") == digest("hc-1") != digest("hc-2")
