@@ -12,6 +12,8 @@ What the picture shows, and where each part comes from:
   regions, its turbo replication;
 - the serving deployments per region (the spec: model, version, canary, replicas), with the
   pool they run on and the bucket they load weights from;
+- the fleet's Grafana (the recorded Amazon Managed Grafana workspace) in its region, with how
+  many dashboards it holds, and which clusters' metrics it reads (dotted edges);
 - with ``routing.domain``, the global endpoint and, per region, the recorded DNS health checks
   (Route 53 or Compute health checks naming ``<region>.<domain>`` or placed in the region) and
   how many DNS records the plan makes for the domain.
@@ -46,6 +48,8 @@ DNS_RECORD_TYPES = ("aws:route53/record:Record", "gcp:dns/recordSet:RecordSet")
 HEALTH_CHECK_PREFIXES = ("aws:route53/", "gcp:compute/", "gcp:dns/")
 """Packages whose ``...HealthCheck`` resources check a regional entry for DNS routing."""
 DNS_NAMES = {"route53": "Route 53", "cloud-dns": "Cloud DNS"}
+GRAFANA_WORKSPACE = "aws:grafana/workspace:Workspace"
+GRAFANA_DASHBOARD = "grafana:oss/dashboard:Dashboard"
 
 
 def node_id(*parts: str) -> str:
@@ -103,7 +107,11 @@ def fleet_diagram(plan: Plan) -> str:
             if bucket.cloud == cloud and len(bucket.regions) != 1:
                 out.add(_bucket_node(bucket))
         out.end()
-    edges = [*_storage_edges(recording, buckets), *_serving_edges(fleet, buckets)]
+    edges = [
+        *_storage_edges(recording, buckets),
+        *_serving_edges(fleet, buckets),
+        *_dashboard_edges(recording, fleet),
+    ]
     if fleet.routing.domain is not None:
         _endpoint(out, edges, recording, fleet)
     for edge in edges:
@@ -142,6 +150,14 @@ def _region(out: _Lines, plan: Plan, region: RegionSpec, buckets: list[Bucket]) 
     for bucket in buckets:
         if bucket.regions == [region.region]:
             out.add(_bucket_node(bucket))
+    for workspace in plan.recording.of_type(GRAFANA_WORKSPACE):
+        if workspace.region == region.region:
+            boards = len(plan.recording.of_type(GRAFANA_DASHBOARD))
+            out.add(
+                f"{_grafana_id(workspace)}(["
+                + label(f"Grafana {workspace.inputs['name']}", f"{boards} dashboards")
+                + "])"
+            )
     for serving in fleet.serving:
         if region in fleet.serving_regions(serving):
             canary = serving.canary
@@ -169,6 +185,21 @@ def _cluster(recording: Recording, region: RegionSpec) -> RecordedResource | Non
 
 def _serving_id(region: RegionSpec, serving: str) -> str:
     return node_id(region.key, "serving", serving)
+
+
+def _grafana_id(workspace: RecordedResource) -> str:
+    return node_id("grafana", workspace.inputs["name"])
+
+
+def _dashboard_edges(recording: Recording, fleet: FleetSpec) -> list[str]:
+    """The fleet's Grafana reads the metrics of every serving region's cluster."""
+    served = [r for r in fleet.regions if any(r in fleet.serving_regions(s) for s in fleet.serving)]
+    return [
+        f"{_grafana_id(workspace)} -.->|{label('metrics')}| {node_id(region.key, 'cluster')}"
+        for workspace in recording.of_type(GRAFANA_WORKSPACE)
+        for region in served
+        if _cluster(recording, region) is not None
+    ]
 
 
 # --- storage ---------------------------------------------------------------------------------

@@ -302,3 +302,17 @@ def test_a_folder_as_diagram_file_is_a_usage_error(tmp_path, capsys):
         f"--diagram {tmp_path}: is a folder; give a file name such as {tmp_path}/fleet.mmd" in err
     )
     assert "Traceback" not in err
+
+
+def test_the_fleets_grafana_sits_in_its_region_and_reads_every_serving_cluster(diagrams):
+    text = diagrams["hybrid"]
+    lines = text.splitlines()
+    node = '            grafana_llm_hybrid(["Grafana llm-hybrid<br/>2 dashboards"])'
+    assert node in lines
+    # Inside the us-east-1 subgraph: after it opens, before the next region opens.
+    opened = lines.index('        subgraph aws_us_east_1["us-east-1"]')
+    assert opened < lines.index(node) < lines.index('    subgraph gcp["Google Cloud"]')
+    assert '    grafana_llm_hybrid -.->|"metrics"| aws_us_east_1_cluster' in lines
+    assert '    grafana_llm_hybrid -.->|"metrics"| gcp_us_central1_cluster' in lines
+    # A GCP-only fleet looks at Cloud Monitoring: no Grafana in its picture.
+    assert "grafana" not in diagrams["prod-gcp"]
