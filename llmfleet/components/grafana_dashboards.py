@@ -53,6 +53,7 @@ UNITS = {
     "1/s": "short",
     "USD/h": "currencyUSD",
     "USD": "currencyUSD",
+    "Cel": "celsius",
     "": "short",
 }
 """Grafana unit ids of the panels' units; any other unit is shown as a suffix."""

@@ -477,6 +477,19 @@ def fleet_panels(fleet: FleetSpec, cloud: str, clusters: Iterable[str]) -> list[
         Panel("replicas", (f"count by ({by}) (vllm:num_requests_running{s})",)),
         Panel("KV-cache use (max replica)", (f"max by ({by}) (vllm:kv_cache_usage_perc{s})",), "1"),
         Panel("GPU utilisation by cluster", (f"avg by (cluster) (DCGM_FI_DEV_GPU_UTIL{s})",), "%"),
+        # Framebuffer in use over its size, on the fullest GPU: a model that leaves no room
+        # for its KV cache shows here first.
+        Panel(
+            "GPU memory in use (fullest GPU)",
+            (
+                f"max by (cluster) (DCGM_FI_DEV_FB_USED{s} / "
+                f"(DCGM_FI_DEV_FB_USED{s} + DCGM_FI_DEV_FB_FREE{s}))",
+            ),
+            "1",
+        ),
+        Panel(
+            "GPU temperature (hottest GPU)", (f"max by (cluster) (DCGM_FI_DEV_GPU_TEMP{s})",), "Cel"
+        ),
         Panel("servers up by region", (f"count by (cluster) (vllm:num_requests_running{s})",)),
     ]
     if cloud in SIGNALS["xid-errors"]:

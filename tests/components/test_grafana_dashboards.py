@@ -99,11 +99,12 @@ def test_units_map_to_grafana_ids_and_others_show_as_a_suffix():
     def unit(u: str) -> str:
         return panel(Panel("t", ("x",), u), ALL, 1, 0, 0)["fieldConfig"]["defaults"]["unit"]
 
-    assert [unit(u) for u in ("s", "%", "1", "USD/h")] == [
+    assert [unit(u) for u in ("s", "%", "1", "USD/h", "Cel")] == [
         "s",
         "percent",
         "percentunit",
         "currencyUSD",
+        "celsius",
     ]
     assert unit("tok") == "suffix: tok"
 

@@ -223,6 +223,21 @@ def test_the_preemption_metric_counts_gke_node_preemptions_in_the_fleets_gke_reg
     assert text.endswith('resource.labels.zone=~"^(us-central1)-"')
 
 
+def test_the_fleet_view_shows_gpu_memory_and_temperature_on_both_clouds(stacks):
+    fleet, _ = stacks["hybrid"]
+    for cloud in ("aws", "gcp"):
+        panels = {p.title: p for p in fleet_panels(fleet, cloud, ["c1", "c2"])}
+        memory = panels["GPU memory in use (fullest GPU)"]
+        assert memory.queries == (
+            'max by (cluster) (DCGM_FI_DEV_FB_USED{cluster=~"c1|c2"} / '
+            '(DCGM_FI_DEV_FB_USED{cluster=~"c1|c2"} + DCGM_FI_DEV_FB_FREE{cluster=~"c1|c2"}))',
+        )
+        assert memory.unit == "1"
+        temperature = panels["GPU temperature (hottest GPU)"]
+        assert temperature.queries == ('max by (cluster) (DCGM_FI_DEV_GPU_TEMP{cluster=~"c1|c2"})',)
+        assert temperature.unit == "Cel"
+
+
 def test_capacity_panels_follow_what_each_cloud_exports(stacks):
     fleet, _ = stacks["hybrid"]
     aws = {p.title: p.queries for p in fleet_panels(fleet, "aws", ["c-aws"])}
