@@ -10,7 +10,7 @@ from rich.table import Table
 
 from llmfleet.components.cost import Estimate, Line
 
-_PER = {"hour": "/h", "month": "/month", "GB-month": "/GB-month", "GB": "/GB"}
+_PER = {"hour": "/h", "month": "/month", "GB-month": "/GB-month", "GB": "/GB", "run": "/run"}
 
 
 def usd(value: float) -> str:

@@ -301,8 +301,9 @@ class ServicePrice:
     item: str
     """Catalog key, e.g. ``nat_gateway`` or ``object_storage``."""
     usd: float
-    per: Literal["hour", "month", "GB-month", "GB"]
-    """What ``usd`` buys: an hour or a month of one item, a GB stored a month, or a GB moved."""
+    per: Literal["hour", "month", "GB-month", "GB", "run"]
+    """What ``usd`` buys: an hour or a month of one item, a GB stored a month, a GB moved, or
+    one run (of a scheduled check)."""
     source: str
     date: str
 

@@ -86,6 +86,12 @@ class ApiKey:
     """The External Secrets provider block of the cloud's store."""
     grant: pulumi.Resource
     """The sync controller's read access: it reads only after this exists."""
+    secret_id: pulumi.Output[str]
+    """The secret's full identifier (an ARN on AWS, ``projects/.../secrets/...`` on GCP): what
+    an uptime check reading the key at run time is granted."""
+    key_id: pulumi.Output[str] | None
+    """The customer key encrypting the secret (its readers decrypt with it); None where the
+    store encrypts with its own key."""
 
 
 @dataclass(frozen=True)
@@ -299,11 +305,13 @@ class Cloud(Protocol):
         fleet: FleetSpec,
         metrics: dict[str, ManagedMetrics],
         endpoints: list[Endpoint],
+        api_keys: dict[str, ApiKey],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
         """The alerts of the fleet's serving regions on this cloud (``metrics`` by region name)
         in the cloud's rule engine, uptime checks of ``endpoints`` (the fleet's, when this cloud
-        checks them), and the channel they notify."""
+        checks them) sending the API key (``api_keys``, the secrets of those regions, by region
+        name) where the checker can, and the channel they notify."""
         ...
 
     def dashboard_sources(

@@ -133,7 +133,7 @@ class Line:
     count_unit: str
     unit_usd: float
     per: str
-    """hour, month, GB-month or GB: what ``unit_usd`` buys."""
+    """hour, month, GB-month, GB or run: what ``unit_usd`` buys."""
     source: str
     date: str
     capacity: str | None = None
@@ -821,6 +821,19 @@ def _gcs_bucket(r: Resource, ctx: _Context) -> Priced:
         yield from _transfer(r, ctx, "gcp", f"turbo replication {r.name}", "turbo_replication")
 
 
+def _canary(r: Resource, ctx: _Context) -> Priced:
+    """A Synthetics canary bills per run: its schedule's ``rate(N minutes)`` over the month.
+    Other schedules (cron, hours) are unpriced rather than guessed."""
+    item = f"canary {r.name}"
+    expression = str(_get(r.inputs, "schedule", "expression") or "")
+    match = re.fullmatch(r"rate\((\d+) minutes?\)", expression)
+    if match is None or int(match.group(1)) == 0:
+        yield Unpriced(r.region or "global", MONITORING, item, f"runs of {expression!r}", r.urn)
+        return
+    runs = ctx.assumptions.hours_per_month * 60 / int(match.group(1))
+    yield _service_line(r, ctx, MONITORING, item, "aws", "synthetics_canary_run", runs, "runs")
+
+
 def _usage_billed(what: str, reason: str) -> Callable[[Resource, _Context], Priced]:
     """A monitoring resource billed only by use, which no resource states."""
 
@@ -879,6 +892,7 @@ _PRICERS: dict[str, Callable[[Resource, _Context], Priced]] = {
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _usage_billed(
         "uptime check", "check executions beyond the free allotment"
     ),
+    "aws:synthetics/canary:Canary": _canary,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _usage_billed(
         "CloudWatch alarm", "per alarm metric a month"
     ),

@@ -190,6 +190,11 @@ class Fleet(Component):
                     if r.region in served
                 },
                 checks.get(cloud, []),
+                {
+                    r.region: self.secret_syncs[r.region][0]
+                    for r in spec.regions_of(cloud)
+                    if r.region in served
+                },
                 self._child(),
             )
             for cloud in serving_clouds

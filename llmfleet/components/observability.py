@@ -322,7 +322,8 @@ def alerts(fleet: FleetSpec, region: RegionSpec, cluster: str) -> list[Alert]:
 UPTIME_CHECKERS = ("gcp", "aws")
 """Which cloud probes the fleet's endpoints: the first of these the fleet serves from. GCP
 uptime checks probe any URL from several continents, so a fleet with GCP regions checks its AWS
-endpoints there too; an AWS-only fleet uses Route 53 health checks."""
+endpoints there too; an AWS-only fleet uses Route 53 health checks and, for the API with the key,
+a CloudWatch Synthetics canary per serving region."""
 
 
 @dataclass(frozen=True)

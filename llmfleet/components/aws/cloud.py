@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from llmfleet.components.aws.api_key import AwsApiKey
+from llmfleet.components.aws.canary import AwsUptimeCanary, Target, targets
 from llmfleet.components.aws.cluster import AwsCluster, AwsClusterArgs
 from llmfleet.components.aws.dns import Route53Endpoint, Route53Zone
 from llmfleet.components.aws.gateway import AwsEdge
@@ -89,7 +90,13 @@ class AwsCloud:
         if not isinstance(cluster, AwsCluster):
             raise TypeError(f"{region.key}: an AWS API key needs an EKS cluster")
         key = AwsApiKey(name, fleet, region, cluster, opts)
-        return ApiKey(remote_name=key.secret.name, store=key.store, grant=key.grant)
+        return ApiKey(
+            remote_name=key.secret.name,
+            store=key.store,
+            grant=key.grant,
+            secret_id=key.secret.arn,
+            key_id=cluster.kms_key.arn,
+        )
 
     def serving_network(self, region: RegionSpec) -> ServingNetwork:
         # The regional gateway is an ALB in the public subnets, sending straight to pod IPs;
@@ -122,10 +129,11 @@ class AwsCloud:
         fleet: FleetSpec,
         metrics: dict[str, ManagedMetrics],
         endpoints: list[Endpoint],
+        api_keys: dict[str, ApiKey],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
-        # ``endpoints`` are probed by the regional entry's Route 53 health checks already:
-        # alarm_dns_health alarms on those instead of probing the names a second time.
+        # Route 53's health checks of ``endpoints`` (alarm_dns_health) cannot send the API key:
+        # each region's canary requests the API with it.
         # Each region's rules live in its own workspace, next to the data they read.
         found = []
         for managed in metrics.values():
@@ -139,6 +147,9 @@ class AwsCloud:
                 pulumi.ResourceOptions(parent=collector),
             )
             found += alerting.alerts
+            probes = targets(endpoints, region)
+            if probes:
+                _canary(f"{name}-{region.key}-canary", fleet, region, probes, api_keys, opts)
         return Monitoring(alerts=found, channel=channel_description(fleet))
 
     def dashboard_sources(
@@ -188,6 +199,21 @@ class AwsCloud:
         self, name: str, fleet: FleetSpec, zone: DnsZone, opts: pulumi.ResourceOptions
     ) -> Edge:
         return AwsEdge(name, fleet, zone, opts)
+
+
+def _canary(
+    name: str,
+    fleet: FleetSpec,
+    region: RegionSpec,
+    probes: list[Target],
+    api_keys: dict[str, ApiKey],
+    opts: pulumi.ResourceOptions,
+) -> AwsUptimeCanary:
+    """The region's authenticated uptime check, reading the region's own API-key secret."""
+    key = api_keys[region.region]
+    if key.key_id is None:
+        raise TypeError(f"{region.key}: an AWS API key is encrypted with a customer key")
+    return AwsUptimeCanary(name, fleet, region, probes, key.secret_id, key.key_id, opts)
 
 
 def _amp(name: str, managed: ManagedMetrics) -> AwsManagedMetrics:

@@ -438,9 +438,10 @@ class AwsDnsHealthAlarms(AwsComponent):
     name is probed once.
 
     Route 53 health checks send no request headers (a path, optionally a string to search the
-    body for, nothing else), so they cannot present the fleet's API key: an AWS-only fleet's
-    uptime probes stay on vLLM's ``/health``, which needs none. Fleets with a GCP region get
-    Cloud Monitoring checks that send the key (llmfleet/components/gcp/monitoring.py)."""
+    body for, nothing else), so they cannot present the fleet's API key: they probe vLLM's
+    ``/health``, which needs none, and each serving region's Synthetics canary requests the API
+    with the key (llmfleet/components/aws/canary.py). Fleets with a GCP region get Cloud
+    Monitoring checks that send the key (llmfleet/components/gcp/monitoring.py)."""
 
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """By region."""

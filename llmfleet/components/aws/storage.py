@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from llmfleet.components.aws import iam
+from llmfleet.components.aws import buckets, iam
 from llmfleet.components.aws.component import AwsComponent
 from llmfleet.components.model_layout import MODEL_PREFIX, model_uri
 from llmfleet.components.spec import FleetSpec, ModelSpec, RegionSpec
@@ -41,39 +41,9 @@ SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 SSE_KMS = "aws:kms"
 
 
-ACCESS_LOG_PREFIX = "access-logs/"
-"""Where a model bucket's server access logs land in its region's log bucket."""
-
-
 def access_log_bucket_name(fleet_name: str, account_id: str, region: str) -> str:
     """The region's access-log bucket, in the account regional namespace like the models'."""
     return f"{fleet_name}-s3logs-{account_id}-{region}-an"
-
-
-def access_log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> str:
-    """TLS only; the S3 logging service writes the model bucket's access logs and nothing else
-    (the conditions guard against the confused-deputy problem)."""
-    return iam.policy_document(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-        {
-            "Sid": "S3ServerAccessLogsFromTheModelBucket",
-            "Effect": "Allow",
-            "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": f"{log_bucket_arn}/{ACCESS_LOG_PREFIX}*",
-            "Condition": {
-                "ArnLike": {"aws:SourceArn": source_bucket_arn},
-                "StringEquals": {"aws:SourceAccount": account_id},
-            },
-        },
-    )
 
 
 def bucket_name(fleet_name: str, account_id: str, region: str) -> str:
@@ -436,7 +406,8 @@ class AwsModelStorage(AwsComponent):
             region=region,
             opts=self._child(),
         )
-        public_access = self._private_and_owner_enforced(
+        public_access = buckets.private_and_owner_enforced(
+            self,
             bucket,
             region,
             f"{self._name}-public-access-{region}",
@@ -456,36 +427,11 @@ class AwsModelStorage(AwsComponent):
         self._access_logs(store)
         return store
 
-    def _private_and_owner_enforced(
-        self, bucket: aws.s3.Bucket, region: str, public_access_name: str, ownership_name: str
-    ) -> aws.s3.BucketPublicAccessBlock:
-        """Block every form of public access and disable ACLs (the bucket owner owns every
-        object). Returns the public-access block, which the bucket policy must wait for."""
-        public_access = aws.s3.BucketPublicAccessBlock(
-            public_access_name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=self._child(),
-        )
-        aws.s3.BucketOwnershipControls(
-            ownership_name,
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            region=region,
-            opts=self._child(),
-        )
-        return public_access
-
     def _access_logs(self, store: _Store) -> None:
         """Server access logs of the model bucket, kept in a bucket of their own.
 
-        S3 delivers access logs only to buckets encrypted with S3-managed keys (SSE-S3), so the
-        log bucket does not use the region's KMS key; it blocks public access, takes TLS only
-        and expires logs after the fleet's log retention.
+        The log bucket uses no customer key (``buckets.access_logs``): it is kept (like the
+        models), named in the account's regional namespace.
         """
         region = store.region
         name = f"{self._name}-access-logs-{region}"
@@ -500,55 +446,15 @@ class AwsModelStorage(AwsComponent):
             tags=self._tags(name),
             opts=self._stateful(),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=logs.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-            region=region,
-            opts=self._child(),
-        )
-        public_access = self._private_and_owner_enforced(
-            logs, region, f"{name}-public-access", f"{name}-ownership"
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, store.bucket.arn, self._account_id).apply(
-                lambda v: access_log_bucket_policy(*v)
-            ),
-            region=region,
-            opts=self._child(depends_on=[public_access]),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=logs.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=self._fleet.log_retention_days
-                    ),
-                )
-            ],
-            region=region,
-            opts=self._child(),
-        )
-        aws.s3.BucketLogging(
+        buckets.access_logs(
+            self,
+            name,
+            region,
+            logs,
+            store.bucket,
+            self._account_id,
+            self._fleet.log_retention_days,
             f"{self._name}-logging-{region}",
-            bucket=store.bucket.id,
-            target_bucket=logs.id,
-            target_prefix=ACCESS_LOG_PREFIX,
-            region=region,
-            # The logging service may write only once the log bucket's policy lets it.
-            opts=self._child(depends_on=[policy]),
         )
 
     def _key(self, region: str) -> aws.kms.Key:

@@ -101,7 +101,13 @@ class GcpCloud:
         if not isinstance(cluster, GcpCluster):
             raise TypeError(f"{region.key}: a GCP API key needs a GKE cluster")
         key = GcpApiKey(name, fleet, region, cluster, opts)
-        return ApiKey(remote_name=key.secret.secret_id, store=key.store, grant=key.grant)
+        return ApiKey(
+            remote_name=key.secret.secret_id,
+            store=key.store,
+            grant=key.grant,
+            secret_id=key.secret.id,
+            key_id=None,
+        )
 
     def serving_network(self, region: RegionSpec) -> ServingNetwork:
         # The gateway is Google's front ends and health checkers, sending straight to pod IPs;
@@ -138,8 +144,10 @@ class GcpCloud:
         fleet: FleetSpec,
         metrics: dict[str, ManagedMetrics],
         endpoints: list[Endpoint],
+        api_keys: dict[str, ApiKey],
         opts: pulumi.ResourceOptions,
     ) -> Monitoring:
+        # Cloud Monitoring's uptime checks read the key themselves (GcpMonitoring._api_key).
         # One project holds every GKE region's metrics: one set of policies and one channel.
         regions = [r for r in fleet.regions_of("gcp") if r.region in metrics]
         monitoring = GcpMonitoring(name, fleet, regions, endpoints, opts)
