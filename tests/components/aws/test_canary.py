@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+import pulumi
 import pytest
 from pulumi_policy import EnforcementLevel
 
@@ -236,3 +237,16 @@ def test_a_schedule_without_a_minute_rate_is_unpriced_not_free():
     )
     estimate = cost.estimate([found])
     assert estimate.lines == [] and len(estimate.unpriced) == 1
+
+
+def test_a_stack_topic_in_another_region_than_an_alarm_is_warned_about(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, resource=None, **_: warnings.append(msg))
+    config = routed(clouds=("aws",))
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+    config["observability"] = {"notify": {"sns_topic_arn": topic}}
+    rec = recorded(config)
+    alarms = {a.inputs["region"]: a for a in rec.of_type(ALARM) if "canary" in a.name}
+    assert all(a.inputs["alarmActions"] == [topic] for a in alarms.values())
+    (warning,) = [w for w in warnings if "uptime canary" in w]
+    assert "in us-west-2 notifies" in warning and topic in warning

@@ -207,10 +207,12 @@ def routed(recorded):
 
 def test_each_regions_route53_check_pages_through_a_us_east_1_alarm(routed):
     rec, spec = routed
-    alarms = rec.of_type(ALARM)
+    alarms = [a for a in rec.of_type(ALARM) if a.inputs["namespace"] == "AWS/Route53"]
     checks = {c.urn: c for c in rec.of_type(HEALTH_CHECK)}
-    # The routing's own checks: no second set of probes.
+    # The routing's own checks: no second set of Route 53 probes (the API with the key is the
+    # canaries', tests/components/aws/test_canary.py).
     assert len(alarms) == 2
+    assert len(rec.of_type("aws:synthetics/canary:Canary")) == 2
     (topic,) = [t for t in rec.of_type(TOPIC) if t.inputs["name"] == "llm-dev-uptime-alerts"]
     assert topic.region == "us-east-1"
     key = next(k for k in rec.of_type(KEY) if k.urn in topic.dependencies)
