@@ -326,3 +326,15 @@ def service_price(cloud: Cloud, item: str) -> ServicePrice:
         known = ", ".join(sorted(_raw()["service_prices"][cloud]))
         raise CatalogError(f"no {cloud} price for '{item}'; priced: {known}")
     return ServicePrice(cloud=cloud, item=item, **fields)
+
+
+def nearest_aws_regions(gcp_region: str) -> tuple[str, ...]:
+    """The AWS regions nearest to ``gcp_region`` by location, nearest first: where Route 53
+    may measure its latency from."""
+    found = _raw()["nearest_aws_regions"].get(gcp_region)
+    if found is None:
+        known = ", ".join(sorted(_raw()["nearest_aws_regions"]))
+        raise CatalogError(
+            f"no nearest AWS region known for gcp region {gcp_region}; known: {known}"
+        )
+    return tuple(found)

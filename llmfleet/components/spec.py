@@ -1040,6 +1040,30 @@ class ServingSpec(_Spec):
         return [self.version] + ([self.canary.version] if self.canary else [])
 
 
+def latency_regions(regions: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The AWS region Route 53 measures each ``(cloud, region)``'s latency from, for one name:
+    an AWS region its own, a GCP region the nearest one (``catalog.nearest_aws_regions``) no
+    other region of the set takes, since Route 53 holds one latency record per AWS region and
+    name. ValueError when every nearby one is taken."""
+    regions = list(regions)
+    taken = {region for cloud, region in regions if cloud == "aws"}
+    chosen = {region: region for region in taken}
+    for cloud, region in regions:
+        if cloud == "aws":
+            continue
+        nearest = catalog.nearest_aws_regions(region)
+        free = [r for r in nearest if r not in taken]
+        if not free:
+            raise ValueError(
+                f"{region}: every AWS region near it ({', '.join(nearest)}) already measures "
+                "another of the fleet's regions, and Route 53 takes one latency record per AWS "
+                "region"
+            )
+        chosen[region] = free[0]
+        taken.add(free[0])
+    return chosen
+
+
 class RoutingSpec(_Spec):
     """The one global endpoint in front of every region's serving deployments."""
 
@@ -1309,6 +1333,7 @@ class FleetSpec(_Spec):
         yield from self._scale_to_zero_opt_in()
         yield from self._cloud_dns_needs_a_project()
         yield from self._cloud_dns_only_on_gcp()
+        yield from self._route53_latency_records_fit()
         yield from self._node_images_pinned_in_prod()
         yield from self._observability_rules()
 
@@ -1694,6 +1719,27 @@ class FleetSpec(_Spec):
                 "cloud-dns health-checks IP addresses only, and the AWS regions' entries are "
                 "load balancers known by name: use route53 (the default with AWS regions)",
             )
+
+    def latency_routed(self) -> list[list[RegionSpec]]:
+        """The sets of regions sharing a latency-routed name: every routed region under the
+        latency policy (or a failover with one region); under failover with more than two, the
+        standby regions after the first."""
+        routed = self.routed_regions()
+        if self.routing.policy == "failover" and len(routed) > 1:
+            return [routed[1:]] if len(routed) > 2 else []
+        return [routed] if routed else []
+
+    def _route53_latency_records_fit(self) -> Iterator[RuleViolation]:
+        if self.dns != "route53":
+            return
+        for regions in self.latency_routed():
+            try:
+                latency_regions((r.cloud, r.region) for r in regions)
+            except ValueError as error:
+                yield RuleViolation(
+                    ("routing", "policy"),
+                    f"{error}; serve from fewer regions near it, or use policy: failover",
+                )
 
     def routed_regions(self) -> list[RegionSpec]:
         """The regions with a public entry: every serving region once ``routing.domain`` is

@@ -451,3 +451,14 @@ def test_catalog_entries_are_constants(entry):
     field = dataclasses.fields(entry)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(entry, field, None)
+
+
+def test_every_gcp_region_has_three_distinct_nearest_aws_regions():
+    for region in catalog.regions("gcp"):
+        nearest = catalog.nearest_aws_regions(region)
+        assert len(nearest) == len(set(nearest)) == 3, region
+    # Route 53 measures Iowa from Ohio, Belgium from Paris.
+    assert catalog.nearest_aws_regions("us-central1")[0] == "us-east-2"
+    assert catalog.nearest_aws_regions("europe-west1")[0] == "eu-west-3"
+    with pytest.raises(catalog.CatalogError, match="no nearest AWS region known for gcp region"):
+        catalog.nearest_aws_regions("me-central2")

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from llmfleet.components import gpu_fit
-from llmfleet.components.spec import SpecError, parse_fleet
+from llmfleet.components.spec import SpecError, latency_regions, parse_fleet
+from tests.components.routed_fleet import routed
 
 L4 = {"name": "l4", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 4}
 H100 = {"name": "h100", "accelerator": "nvidia-h100-80gb", "count": 8, "max_nodes": 4}
@@ -412,6 +413,49 @@ class TestRouting:
         prod_config["routing"] = {"domain": "llm.example.com", "zone": "Z0123456789ABC"}
         routing = parse_fleet(prod_config).routing
         assert routing.hostnames("us-west-2") == ["us-west-2.llm.example.com", "llm.example.com"]
+
+    EAST_COAST = {"us-west-2": "us-east-2", "us-central1": "us-east1", "europe-west4": "us-east4"}
+
+    def east_coast(self, policy: str) -> dict:
+        """Two AWS and two GCP regions, all near Northern Virginia, serving behind one name."""
+        config = routed(policy)
+        for region in config["regions"]:
+            region["region"] = self.EAST_COAST.get(region["region"], region["region"])
+        for serving in config["serving"]:
+            if "regions" in serving:
+                serving["regions"] = [self.EAST_COAST.get(r, r) for r in serving["regions"]]
+        return config
+
+    def test_gcp_regions_take_the_next_nearest_aws_region_route53_measures_from(self):
+        # Route 53 allows one latency record per AWS region and name.
+        chosen = latency_regions([("aws", "us-east-1"), ("gcp", "us-east4"), ("gcp", "us-east1")])
+        assert chosen == {
+            "us-east-1": "us-east-1",
+            "us-east4": "us-east-2",
+            "us-east1": "ca-central-1",
+        }
+
+    def test_latency_routing_is_refused_when_no_nearby_aws_region_is_left(self):
+        assert only_problem(self.east_coast("latency")) == (
+            "fleet.routing.policy",
+            "us-east4: every AWS region near it (us-east-1, us-east-2, ca-central-1) already "
+            "measures another of the fleet's regions, and Route 53 takes one latency record per "
+            "AWS region; serve from fewer regions near it, or use policy: failover",
+        )
+
+    def test_failover_measures_only_its_standby_regions_by_latency(self):
+        # The first region is primary; the three others share standby.<domain>: they fit.
+        fleet = parse_fleet(self.east_coast("failover"))
+        assert [[r.region for r in s] for s in fleet.latency_routed()] == [
+            ["us-east-2", "us-east1", "us-east4"]
+        ]
+
+    def test_two_region_failover_has_no_latency_records(self):
+        assert parse_fleet(routed("failover", clouds=("aws",))).latency_routed() == []
+        latency = parse_fleet(routed("latency", clouds=("aws",)))
+        assert [[r.region for r in s] for s in latency.latency_routed()] == [
+            ["us-east-1", "us-west-2"]
+        ]
 
     def test_without_a_domain_there_are_no_public_names(self, dev_config):
         fleet = parse_fleet(dev_config)

@@ -31,7 +31,7 @@ import pulumi_aws as aws
 from llmfleet.components.aws.component import AwsComponent
 from llmfleet.components.contracts import CertificateRecord, DnsTarget
 from llmfleet.components.k8s.gateway import HTTPS_PORT, health_path
-from llmfleet.components.spec import FleetSpec
+from llmfleet.components.spec import FleetSpec, latency_regions
 
 VALIDATION_TTL = 300
 REGIONAL_TTL = 60
@@ -43,44 +43,6 @@ FAILURE_THRESHOLD = 3
 
 STANDBY = "standby"
 """``standby.<domain>``: the failover policy's secondary with more than two regions."""
-
-NEAREST_AWS_REGIONS = {
-    "us-central1": ("us-east-2", "us-east-1", "us-west-2"),
-    "us-east1": ("us-east-1", "us-east-2", "ca-central-1"),
-    "us-east4": ("us-east-1", "us-east-2", "ca-central-1"),
-    "us-east5": ("us-east-2", "us-east-1", "ca-central-1"),
-    "us-west1": ("us-west-2", "us-west-1", "us-east-2"),
-    "us-west4": ("us-west-1", "us-west-2", "us-east-2"),
-    "europe-west1": ("eu-west-3", "eu-central-1", "eu-west-2"),
-    "europe-west4": ("eu-central-1", "eu-west-2", "eu-west-3"),
-    "asia-northeast1": ("ap-northeast-1", "ap-northeast-3", "ap-northeast-2"),
-    "asia-southeast1": ("ap-southeast-1", "ap-southeast-3", "ap-south-1"),
-}
-"""Route 53 measures latency from AWS regions only: a GCP region's record uses the AWS region
-nearest to it by location (Iowa -> Ohio, Oregon -> Oregon, Belgium -> Paris, ...), or the next
-one when another of the fleet's regions already takes it (one latency record per AWS region
-and name)."""
-
-
-def latency_regions(regions: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """The AWS region Route 53 measures each ``(cloud, region)``'s latency from: an AWS region
-    its own, a GCP region the nearest one no other region of the set takes."""
-    taken = {region for cloud, region in regions if cloud == "aws"}
-    chosen = {region: region for region in taken}
-    for cloud, region in regions:
-        if cloud == "aws":
-            continue
-        if region not in NEAREST_AWS_REGIONS:
-            raise ValueError(f"no nearest AWS region known for {cloud} region {region}")
-        free = [r for r in NEAREST_AWS_REGIONS[region] if r not in taken]
-        if not free:
-            raise ValueError(
-                f"{region}: every AWS region near it already measures another of the fleet's "
-                "regions; Route 53 takes one latency record per AWS region"
-            )
-        chosen[region] = free[0]
-        taken.add(free[0])
-    return chosen
 
 
 class Route53Zone(AwsComponent):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.components import catalog, cost
-from llmfleet.components.aws.dns import NEAREST_AWS_REGIONS, latency_regions
+from llmfleet.components import cost
 from llmfleet.components.cost import Resource
 from llmfleet.components.fleet import Fleet
 from llmfleet.components.spec import parse_fleet
@@ -60,28 +59,6 @@ def test_latency_is_measured_from_the_region_or_the_nearest_aws_region(mixed):
         "us-central1": "us-east-2",
         "europe-west4": "eu-central-1",
     }
-
-
-def test_every_catalog_gcp_region_has_a_nearest_aws_region():
-    assert set(catalog.regions("gcp")) <= set(NEAREST_AWS_REGIONS)
-    with pytest.raises(ValueError, match="no nearest AWS region"):
-        latency_regions([("gcp", "me-central2")])
-
-
-def test_one_latency_record_per_aws_region_a_gcp_region_takes_the_next_nearest():
-    # Northern Virginia on both clouds: Route 53 allows one latency record per AWS region.
-    chosen = latency_regions([("aws", "us-east-1"), ("gcp", "us-east4"), ("gcp", "us-east1")])
-    assert chosen == {"us-east-1": "us-east-1", "us-east4": "us-east-2", "us-east1": "ca-central-1"}
-    assert len(set(chosen.values())) == len(chosen)
-    with pytest.raises(ValueError, match="one latency record per AWS region"):
-        latency_regions(
-            [
-                ("aws", "us-east-1"),
-                ("aws", "us-east-2"),
-                ("aws", "ca-central-1"),
-                ("gcp", "us-east4"),
-            ]
-        )
 
 
 def test_regions_are_checked_over_https_on_each_always_on_models_health(mixed):
