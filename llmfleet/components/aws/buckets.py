@@ -1,5 +1,6 @@
-"""What every S3 bucket of the fleet has besides its purpose: no public access, objects owned
-by the bucket owner (no ACLs), and server access logs kept in a log bucket of its own.
+"""What every S3 bucket of the fleet has besides its purpose: versions, a customer key, no
+public access, objects owned by the bucket owner (no ACLs), and server access logs kept in a log
+bucket of its own.
 
 The model buckets (storage.py) and the uptime canaries' artifact buckets (canary.py) share it.
 """
@@ -11,6 +12,9 @@ import pulumi_aws as aws
 
 from llmfleet.components.aws import iam
 from llmfleet.components.aws.component import AwsComponent
+
+SSE_KMS = "aws:kms"
+"""S3's name for server-side encryption with a KMS key."""
 
 ACCESS_LOG_PREFIX = "access-logs/"
 """Where a bucket's server access logs land in its log bucket."""
@@ -40,6 +44,47 @@ def access_log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, accoun
             },
         },
     )
+
+
+def versioned_with_customer_key(
+    component: AwsComponent,
+    bucket: aws.s3.Bucket,
+    key_arn: pulumi.Input[str],
+    region: str,
+    versioning_name: str,
+    encryption_name: str,
+) -> aws.s3.BucketVersioning:
+    """Keep every version of every object, and encrypt each with ``key_arn`` by default.
+    Returns the versioning, which lifecycle and replication rules must wait for."""
+    versioning = aws.s3.BucketVersioning(
+        versioning_name,
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+            status="Enabled"
+        ),
+        region=region,
+        opts=component._child(),
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption_name,
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm=SSE_KMS, kms_master_key_id=key_arn
+                ),
+                # One data key per bucket instead of a KMS call per object: model shards are
+                # many and large, and every pod start reads all of them.
+                bucket_key_enabled=True,
+                # Customer-provided keys: replication skips such objects and readers could not
+                # decrypt them.
+                blocked_encryption_types=["SSE-C"],
+            )
+        ],
+        region=region,
+        opts=component._child(),
+    )
+    return versioning
 
 
 def private_and_owner_enforced(

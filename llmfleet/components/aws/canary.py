@@ -323,28 +323,8 @@ class AwsUptimeCanary(AwsComponent):
             tags=self._tags(f"{name}-artifacts"),
             opts=self._child(),
         )
-        self._versioning = aws.s3.BucketVersioning(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            region=region,
-            opts=self._child(),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=self._key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            region=region,
-            opts=self._child(),
+        self._versioning = buckets.versioned_with_customer_key(
+            self, bucket, self._key.arn, region, f"{name}-artifacts", f"{name}-artifacts"
         )
         public_access = buckets.private_and_owner_enforced(
             self, bucket, region, f"{name}-artifacts", f"{name}-artifacts"

@@ -38,7 +38,6 @@ REPLICATION_TIME_MINUTES = 15
 
 SSE = "s3:x-amz-server-side-encryption"
 SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
-SSE_KMS = "aws:kms"
 
 
 def access_log_bucket_name(fleet_name: str, account_id: str, region: str) -> str:
@@ -120,7 +119,7 @@ def bucket_policy(store: StoreRef) -> str:
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": objects,
-            "Condition": {"Null": {SSE: "false"}, "StringNotEquals": {SSE: SSE_KMS}},
+            "Condition": {"Null": {SSE: "false"}, "StringNotEquals": {SSE: buckets.SSE_KMS}},
         },
         {
             # Without a key id, SSE-KMS falls back to the AWS managed aws/s3 key, which the
@@ -378,33 +377,13 @@ class AwsModelStorage(AwsComponent):
             tags=self._tags(f"{self._name}-bucket-{region}"),
             opts=self._stateful(),
         )
-        versioning = aws.s3.BucketVersioning(
+        versioning = buckets.versioned_with_customer_key(
+            self,
+            bucket,
+            key.arn,
+            region,
             f"{self._name}-versioning-{region}",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            region=region,
-            opts=self._child(),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
             f"{self._name}-encryption-{region}",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm=SSE_KMS, kms_master_key_id=key.arn
-                    ),
-                    # One data key per bucket instead of a KMS call per object: model shards
-                    # are many and large, and every pod start reads all of them.
-                    bucket_key_enabled=True,
-                    # Customer-provided keys: replication skips such objects and readers could
-                    # not decrypt them.
-                    blocked_encryption_types=["SSE-C"],
-                )
-            ],
-            region=region,
-            opts=self._child(),
         )
         public_access = buckets.private_and_owner_enforced(
             self,
