@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from llmfleet.components.component import Component
 from llmfleet.components.k8s.namespace import restricted_namespace
 from llmfleet.components.k8s.serving import ModelServer
 
@@ -115,7 +116,7 @@ class RegionalGatewayArgs:
     """What the Gateway waits for: the controller, issued certificates."""
 
 
-class RegionalGateway(pulumi.ComponentResource):
+class RegionalGateway(Component):
     """The Gateway of one cluster and an HTTPRoute per model server."""
 
     namespace: kubernetes.core.v1.Namespace
@@ -184,8 +185,9 @@ class RegionalGateway(pulumi.ComponentResource):
             }
         )
 
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=self._args.provider, **kwargs)
+    def _child(self, **options: Any) -> pulumi.ResourceOptions:
+        # Every object goes to the region's cluster.
+        return super()._child(provider=self._args.provider, **options)
 
     def _gateway_spec(self) -> dict[str, Any]:
         args = self._args
