@@ -982,6 +982,29 @@ class TestMonitoring:
             ),
         }
 
+    CANARY = "aws:synthetics/canary:Canary"
+
+    def canary(self, expression: str | None) -> Resource:
+        schedule = {"expression": expression} if expression is not None else {}
+        return res(self.CANARY, "probe", {"schedule": schedule}, region="us-west-2")
+
+    def test_a_canary_is_priced_per_run_of_its_minute_rate(self):
+        assert priced(self.canary("rate(5 minutes)")) == {
+            # 730 hours x 60 minutes / 5: 8,760 runs at $0.0012.
+            "canary probe": ("us-west-2", "monitoring", 8760, 8760, 0.0012, 10.51),
+        }
+        assert priced(self.canary("rate(1 minute)"))["canary probe"][2] == 43800
+
+    @pytest.mark.parametrize(
+        "expression", ["cron(0 * * * ? *)", "rate(1 hour)", "rate(0 minutes)", None]
+    )
+    def test_a_canary_without_a_minute_rate_is_unpriced_not_free(self, expression):
+        shown = repr(expression or "")
+        assert priced(self.canary(expression)) == {}
+        assert unpriced(self.canary(expression)) == {
+            "canary probe": ("us-west-2", "monitoring", f"runs of {shown}"),
+        }
+
 
 class TestOnDemandReplicas:
     SPOT_L4 = [{"name": "aa", "accelerator": "nvidia-l4", "count": 1, "max_nodes": 8, "spot": True}]

@@ -10,9 +10,7 @@ import pulumi
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from llmfleet.components import cost
 from llmfleet.components.aws import canary
-from llmfleet.components.cost import Resource
 from llmfleet.components.fleet import Fleet
 from llmfleet.components.spec import parse_fleet
 from llmfleet.policies import POLICIES
@@ -210,33 +208,6 @@ def test_the_zip_is_byte_identical_and_holds_the_script_where_synthetics_looks()
         assert entry.filename == "nodejs/node_modules/api_check.js"
         assert entry.date_time == canary.ZIP_TIMESTAMP
         assert archive.read(entry) == canary.script()
-
-
-def test_canary_runs_are_priced_per_run_from_the_schedule():
-    found = Resource(
-        urn="urn:canary",
-        type=CANARY,
-        name="c",
-        region="us-east-1",
-        inputs={"schedule": {"expression": "rate(5 minutes)"}},
-    )
-    estimate = cost.estimate([found])
-    [line] = estimate.lines
-    assert line.count_min == 730 * 60 / 5
-    assert line.per == "run" and line.unit_usd == 0.0012
-    assert line.source == "https://aws.amazon.com/cloudwatch/pricing/"
-
-
-def test_a_schedule_without_a_minute_rate_is_unpriced_not_free():
-    found = Resource(
-        urn="urn:canary",
-        type=CANARY,
-        name="c",
-        region="us-east-1",
-        inputs={"schedule": {"expression": "cron(0 * * * ? *)"}},
-    )
-    estimate = cost.estimate([found])
-    assert estimate.lines == [] and len(estimate.unpriced) == 1
 
 
 def test_a_stack_topic_in_another_region_than_an_alarm_is_warned_about(monkeypatch):
