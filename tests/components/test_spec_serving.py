@@ -417,14 +417,16 @@ class TestRouting:
     EAST_COAST = {"us-west-2": "us-east-2", "us-central1": "us-east1", "europe-west4": "us-east4"}
 
     def east_coast(self, policy: str) -> dict:
-        """Two AWS and two GCP regions, all near Northern Virginia, serving behind one name."""
-        config = routed(policy)
+        """Two AWS and two GCP regions, all near Northern Virginia, serving behind one name, as
+        read from a stack file (every string a new object: rules compare values, not
+        identities)."""
+        config = routed(policy, dns="route53")
         for region in config["regions"]:
             region["region"] = self.EAST_COAST.get(region["region"], region["region"])
         for serving in config["serving"]:
             if "regions" in serving:
                 serving["regions"] = [self.EAST_COAST.get(r, r) for r in serving["regions"]]
-        return config
+        return json.loads(json.dumps(config))
 
     def test_gcp_regions_take_the_next_nearest_aws_region_route53_measures_from(self):
         # Route 53 allows one latency record per AWS region and name.
@@ -449,6 +451,20 @@ class TestRouting:
         assert [[r.region for r in s] for s in fleet.latency_routed()] == [
             ["us-east-2", "us-east1", "us-east4"]
         ]
+
+    def test_failover_over_three_regions_measures_the_two_standbys_by_latency(self):
+        config = routed("failover")
+        config["regions"] = config["regions"][:3]
+        fleet = parse_fleet(config)
+        assert [[r.region for r in s] for s in fleet.latency_routed()] == [
+            ["us-west-2", "us-central1"]
+        ]
+
+    def test_failover_with_one_region_routes_it_by_latency(self):
+        config = routed("failover", clouds=("aws",))
+        config["regions"] = config["regions"][:1]
+        fleet = parse_fleet(json.loads(json.dumps(config)))
+        assert [[r.region for r in s] for s in fleet.latency_routed()] == [["us-east-1"]]
 
     def test_two_region_failover_has_no_latency_records(self):
         assert parse_fleet(routed("failover", clouds=("aws",))).latency_routed() == []
