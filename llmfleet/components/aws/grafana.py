@@ -295,14 +295,16 @@ class AmazonManagedGrafana(AwsComponent):
     ) -> pulumi.Output[dict[str, dict]]:
         """The dashboards as written: ``rendered``, the fleet view ending with the regional
         health chart when there are health checks to show."""
-        if health is None:
-            return pulumi.Output.from_input(rendered)
-        return pulumi.Output.all(**check_ids).apply(
-            lambda ids: {
-                **rendered,
-                "fleet": with_health(self._fleet, rendered["fleet"], health.source, ids),
-            }
-        )
+
+        # An apply hands the JSON on as one value; Output.from_input would make an Output of
+        # every value in it (thousands of tasks: most of a small fleet's plan time).
+        def written(ids: Mapping[str, str]) -> dict[str, dict]:
+            if health is None:
+                return rendered
+            fleet_view = with_health(self._fleet, rendered["fleet"], health.source, ids)
+            return {**rendered, "fleet": fleet_view}
+
+        return pulumi.Output.all(**check_ids).apply(written)
 
     def _key(self, account_id: pulumi.Output[str], partition: pulumi.Output[str]) -> aws.kms.Key:
         """The workspace's key: the account administers it; Amazon Managed Grafana uses it
