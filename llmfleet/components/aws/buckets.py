@@ -20,18 +20,24 @@ ACCESS_LOG_PREFIX = "access-logs/"
 """Where a bucket's server access logs land in its log bucket."""
 
 
+def deny_insecure_transport(bucket_arn: str) -> iam.Statement:
+    """The bucket-policy statement refusing every request to the bucket and its objects that
+    does not come over TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def access_log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> str:
     """TLS only; the S3 logging service writes the source bucket's access logs and nothing else
     (the conditions guard against the confused-deputy problem)."""
     return iam.policy_document(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_insecure_transport(log_bucket_arn),
         {
             "Sid": "S3ServerAccessLogsFromTheModelBucket",
             "Effect": "Allow",

@@ -31,9 +31,8 @@ import pulumi
 import pulumi_aws as aws
 
 from llmfleet.components.aws import buckets, iam
-from llmfleet.components.aws.cluster import KEY_DELETION_WINDOW_DAYS
 from llmfleet.components.aws.component import AwsComponent
-from llmfleet.components.aws.monitoring import CLOUDWATCH_SERVICE, alert_topic, key_policy
+from llmfleet.components.aws.monitoring import CLOUDWATCH_SERVICE, alert_key, alert_topic
 from llmfleet.components.naming import fit_name
 from llmfleet.components.observability import Endpoint, uptime_threshold
 from llmfleet.components.spec import FleetSpec, RegionSpec
@@ -171,20 +170,6 @@ def role_policy(
     )
 
 
-def bucket_policy(bucket_arn: str) -> str:
-    """TLS only."""
-    return iam.policy_document(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-    )
-
-
 def evaluation_periods(fleet: FleetSpec) -> int:
     """Failed runs in a row that page: ``health_check_minutes`` worth, at least one."""
     return max(1, math.ceil(fleet.observability.health_check_minutes / RUN_MINUTES))
@@ -215,17 +200,16 @@ class AwsUptimeCanary(AwsComponent):
         self._fleet = fleet
         self._region = region.region
         account_id, partition = iam.caller_account(self)
-        self._key = aws.kms.Key(
+        # Run artifacts only, like the bucket: not protected.
+        self._key = alert_key(
+            self,
             f"{name}-key",
-            description=f"Uptime canary artifacts and alert topic of {fleet.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=pulumi.Output.all(partition, account_id).apply(
-                lambda v: key_policy(v[0], v[1], CLOUDWATCH_SERVICE)
-            ),
-            region=region.region,
-            tags=self._tags(f"{name}-key"),
-            opts=self._child(),
+            f"Uptime canary artifacts and alert topic of {fleet.name}",
+            partition,
+            account_id,
+            CLOUDWATCH_SERVICE,
+            region.region,
+            protect=False,
         )
         self.bucket = self._artifact_bucket(account_id)
         code = aws.s3.BucketObjectv2(
@@ -332,7 +316,9 @@ class AwsUptimeCanary(AwsComponent):
         aws.s3.BucketPolicy(
             f"{name}-artifacts",
             bucket=bucket.id,
-            policy=bucket.arn.apply(bucket_policy),
+            policy=bucket.arn.apply(
+                lambda arn: iam.policy_document(buckets.deny_insecure_transport(arn))
+            ),
             region=region,
             opts=self._child(depends_on=[public_access]),
         )

@@ -149,6 +149,32 @@ def key_policy(partition: str, account_id: str, publisher: str) -> str:
     )
 
 
+def alert_key(
+    component: AwsComponent,
+    name: str,
+    description: str,
+    partition: pulumi.Input[str],
+    account_id: pulumi.Input[str],
+    publisher: str,
+    region: str,
+    protect: bool,
+) -> aws.kms.Key:
+    """A rotating customer key (``key_policy``) for what ``publisher`` publishes to an alert
+    topic and the data it sits beside."""
+    return aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+        policy=pulumi.Output.all(partition, account_id).apply(
+            lambda v: key_policy(v[0], v[1], publisher)
+        ),
+        region=region,
+        tags=component._tags(name),
+        opts=component._child(protect=protect),
+    )
+
+
 def query_policy(workspace_arn: str) -> str:
     """KEDA's operator: query the region's workspace only."""
     return iam.policy_document(
@@ -228,17 +254,15 @@ class AwsManagedMetrics(AwsComponent):
         self._name = name
         self.region = region
         cluster_name = cluster.cluster_name
-        self.key = aws.kms.Key(
+        self.key = alert_key(
+            self,
             f"{name}-key",
-            description=f"AMP workspace and alert topic of EKS {cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=pulumi.Output.all(cluster.partition, cluster.account_id).apply(
-                lambda v: key_policy(v[0], v[1], AMP_SERVICE)
-            ),
-            region=region.region,
-            tags=self._tags(f"{name}-key"),
-            opts=self._child(protect=fleet.protect),
+            f"AMP workspace and alert topic of EKS {cluster_name}",
+            cluster.partition,
+            cluster.account_id,
+            AMP_SERVICE,
+            region.region,
+            fleet.protect,
         )
         self.workspace = aws.amp.Workspace(
             f"{name}-workspace",
@@ -463,7 +487,16 @@ class AwsDnsHealthAlarms(AwsComponent):
         if notify is not None:
             key_arn: pulumi.Input[str] = ""
             if notify.kind != "sns_topic_arn":
-                key_arn = self._key(account_id, partition).arn
+                key_arn = alert_key(
+                    self,
+                    f"{name}-key",
+                    f"Uptime alert topic of {fleet.name}",
+                    partition,
+                    account_id,
+                    CLOUDWATCH_SERVICE,
+                    UPTIME_REGION,
+                    fleet.protect,
+                ).arn
             alarms = pulumi.Output.all(partition, account_id).apply(
                 lambda v: f"arn:{v[0]}:cloudwatch:{UPTIME_REGION}:{v[1]}:alarm:{fleet.name}-*"
             )
@@ -481,20 +514,6 @@ class AwsDnsHealthAlarms(AwsComponent):
             region: self._alarm(region, check) for region, check in health_checks.items()
         }
         self.register_outputs({"topic_arn": self.topic_arn})
-
-    def _key(self, account_id: pulumi.Output[str], partition: pulumi.Output[str]) -> aws.kms.Key:
-        return aws.kms.Key(
-            f"{self._name}-key",
-            description=f"Uptime alert topic of {self._fleet.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=pulumi.Output.all(partition, account_id).apply(
-                lambda v: key_policy(v[0], v[1], CLOUDWATCH_SERVICE)
-            ),
-            region=UPTIME_REGION,
-            tags=self._tags(f"{self._name}-key"),
-            opts=self._child(protect=self._fleet.protect),
-        )
 
     def _alarm(self, region: str, check: aws.route53.HealthCheck) -> aws.cloudwatch.MetricAlarm:
         name = f"{self._name}-{region}"

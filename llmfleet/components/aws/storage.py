@@ -105,14 +105,7 @@ def bucket_policy(store: StoreRef) -> str:
     """
     objects = f"{store.bucket_arn}/*"
     return iam.policy_document(
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [store.bucket_arn, objects],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        buckets.deny_insecure_transport(store.bucket_arn),
         {
             "Sid": "DenyEncryptionOtherThanKms",
             "Effect": "Deny",
